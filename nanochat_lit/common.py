@@ -11,7 +11,7 @@ __all__ = ['DEVICE_TYPES', 'DTYPES', 'TORCHRUN_VARS', 'PRESET_KEYS', 'PEAK_BF16_
            'resolve_settings', 'peak_flops', 'peak_memory_bytes', 'synchronize', 'Throughput', 'ThroughputMeter',
            'run_cli', 'env_report', 'format_report', 'show_env', 'show_env_cli']
 
-# %% ../nbs/00_common.ipynb #4ef72b14
+# %% ../nbs/00_common.ipynb #2e8ed241
 import functools, logging, os, platform, random, resource, sys, tempfile, time
 from configparser import ConfigParser
 from contextlib import contextmanager
@@ -24,11 +24,11 @@ import nanochat_lit
 import torch.distributed as dist
 from fastcore.script import anno_parser, CliError
 
-# %% ../nbs/00_common.ipynb #4d965469
+# %% ../nbs/00_common.ipynb #bf0f9e0d
 class ConfigError(ValueError, CliError):
     "A bad setting from the user: the message names the value, the rule it broke, and the fix."
 
-# %% ../nbs/00_common.ipynb #a3828f09
+# %% ../nbs/00_common.ipynb #296d7a4c
 DEVICE_TYPES = ('cuda', 'mps', 'cpu')
 
 def autodetect_device(device:str|None=None, # 'cuda', 'mps', 'cpu', or None/'auto' to pick the best available
@@ -47,7 +47,7 @@ def autodetect_device(device:str|None=None, # 'cuda', 'mps', 'cpu', or None/'aut
         raise ConfigError(f"device={device!r} was requested but MPS is not available; use device=cpu")
     return torch.device(device)
 
-# %% ../nbs/00_common.ipynb #9abe5e64
+# %% ../nbs/00_common.ipynb #a7dcbd14
 DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
 def compute_dtype(device:torch.device|str|None=None, # the device that will compute; None autodetects
@@ -62,7 +62,7 @@ def compute_dtype(device:torch.device|str|None=None, # the device that will comp
     if device.type == 'cuda' and torch.cuda.get_device_capability(device) >= (8, 0): return torch.bfloat16
     return torch.float32
 
-# %% ../nbs/00_common.ipynb #7821ac28
+# %% ../nbs/00_common.ipynb #f81a98ea
 @contextmanager
 def env_vars(**values:str|None):
     "Temporarily set (or, with None, unset) environment variables."
@@ -75,7 +75,7 @@ def env_vars(**values:str|None):
     try: yield
     finally: apply(saved)
 
-# %% ../nbs/00_common.ipynb #220e3000
+# %% ../nbs/00_common.ipynb #3f0af55f
 @dataclass(frozen=True)
 class DistInfo:
     "Who this process is in a (possibly one-process) run."
@@ -112,7 +112,7 @@ def teardown_distributed():
     "Leave the process group, if we joined one."
     if dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/00_common.ipynb #b93c5e5e
+# %% ../nbs/00_common.ipynb #0e3cc93e
 def get_rank() -> int:
     "This process's global rank (0 when not launched by torchrun)."
     return dist.get_rank() if dist.is_initialized() else int(os.environ.get('RANK', 0))
@@ -132,7 +132,7 @@ def get_logger(name:str='nanochat_lit') -> logging.Logger:
     logger.setLevel(logging.INFO if get_rank() == 0 else logging.WARNING)
     return logger
 
-# %% ../nbs/00_common.ipynb #a1830fa9
+# %% ../nbs/00_common.ipynb #a5fe28f1
 def base_dir() -> Path:
     "The directory for data, tokenizers and checkpoints: `$NANOCHAT_LIT_BASE_DIR`, else `~/.cache/nanochat_lit`; created and checked writable."
     cache = Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')
@@ -144,7 +144,7 @@ def base_dir() -> Path:
         raise ConfigError(f"base directory {path} is not writable ({e.strerror}); set NANOCHAT_LIT_BASE_DIR to a directory you can write, e.g. export NANOCHAT_LIT_BASE_DIR=$HOME/nanochat_lit") from None
     return path
 
-# %% ../nbs/00_common.ipynb #6cd4e9e0
+# %% ../nbs/00_common.ipynb #4912d19e
 @contextmanager
 def atomic_write(path:str|Path, # the file to (re)place
                  mode:str='wb', # 'wb' for bytes, 'w' for text
@@ -163,20 +163,20 @@ def atomic_write(path:str|Path, # the file to (re)place
         Path(tmp).unlink(missing_ok=True)
         raise
 
-# %% ../nbs/00_common.ipynb #dbe04ea5
+# %% ../nbs/00_common.ipynb #34569454
 def seed_everything(seed:int=42):
     "Seed Python's, NumPy's and PyTorch's (CPU and CUDA) random number generators."
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
-# %% ../nbs/00_common.ipynb #930f9153
+# %% ../nbs/00_common.ipynb #42f815da
 PRESET_KEYS = {
     'device':            (str,   'auto, cuda, mps or cpu'),
     'nproc_per_node':    (int,   'processes (GPUs) per node under torchrun'),
     'vocab_size':        (int,   'tokenizer vocabulary size, special tokens included'),
-    'tok_max_chars':     (int,   'characters of text the tokenizer trains on'),
-    'data_sources':      (str,   'where text comes from: offline corpora by language mix (en:70,zh:30), or web'),
+    'max_chars':         (int,   'characters of text the tokenizer trains on'),
+    'sources':           (str,   'where text comes from: offline corpora by language mix (en:70,zh:30), or web'),
     'depth':             (int,   'transformer layers: the one dial the model size derives from'),
     'aspect_ratio':      (int,   'model width per layer: model_dim = depth * aspect_ratio'),
     'head_dim':          (int,   'width of each attention head'),
@@ -234,7 +234,7 @@ def resolve_settings(defaults:dict, # every setting the caller uses, with its de
     settings.update({k: v for k, v in flags.items() if v is not None})
     return settings
 
-# %% ../nbs/00_common.ipynb #68fbdc81
+# %% ../nbs/00_common.ipynb #af78a7c8
 PEAK_BF16_FLOPS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}  # dense, SXM parts, NVIDIA data sheets
 
 def peak_flops(device:torch.device) -> float|None:
@@ -291,23 +291,34 @@ class ThroughputMeter:
             mfu = self.flops_per_token * rate / self.peak_flops_per_sec
         return Throughput(rate, self.total_tokens / max(now - self.start, 1e-9), mfu, peak_memory_bytes(self.device) / 2**30)
 
-# %% ../nbs/00_common.ipynb #dd4a406b
+# %% ../nbs/00_common.ipynb #e8eb053f
 def _normalize_flag(arg:str) -> str:
     if not arg.startswith('--'): return arg
     name, eq, value = arg.partition('=')
     return name.replace('_', '-') + eq + value
 
-def run_cli(func, argv:list|None=None):
-    "Call `func` with flags parsed from `argv` (default `sys.argv[1:]`); a `ConfigError` exits with status 2."
-    parser = anno_parser(func, prog=Path(sys.argv[0]).name)
-    args = vars(parser.parse_args([_normalize_flag(a) for a in (sys.argv[1:] if argv is None else argv)]))
+def run_cli(func_or_commands, # a function, or {subcommand: function}
+            argv:list|None=None, # the arguments; default `sys.argv[1:]`
+           ):
+    "Call a function with flags parsed from `argv`; a `ConfigError` prints one line and exits with status 2."
+    argv = list(sys.argv[1:] if argv is None else argv)
+    prog = Path(sys.argv[0]).name
+    func = func_or_commands
+    if isinstance(func_or_commands, dict):
+        if not argv or argv[0] not in func_or_commands:
+            choices = ', '.join(func_or_commands)
+            if argv and argv[0] in ('-h', '--help'): sys.exit(print(f"usage: {prog} {{{choices}}} [flags]; {prog} COMMAND --help for its flags"))
+            print(f"error: {prog} needs a command: one of {choices}" + (f" (got {argv[0]!r})" if argv else ''), file=sys.stderr)
+            sys.exit(2)
+        prog, func, argv = f'{prog} {argv[0]}', func_or_commands[argv[0]], argv[1:]
+    args = vars(anno_parser(func, prog=prog).parse_args([_normalize_flag(a) for a in argv]))
     for internal in ('pdb', 'xtra'): args.pop(internal, None)
     try: return func(**args)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
-# %% ../nbs/00_common.ipynb #946417fd
+# %% ../nbs/00_common.ipynb #c266cf6d
 def _version(module:str) -> str:
     try: return __import__(module).__version__
     except Exception: return 'not installed'

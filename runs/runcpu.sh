@@ -10,5 +10,13 @@ echo "== environment"
 nanochat_lit_env --preset cpu
 
 echo
-echo "== summary: set-up and environment report done in $((SECONDS - start)) s."
-echo "   Next: open nbs/ in JupyterLab with .venv, or run the tests with: bash runs/test.sh"
+echo "== tokenizer: train on the offline English corpora, then measure compression on held-out text"
+nanochat_lit_tok train --preset cpu
+nanochat_lit_tok eval
+
+base=$(python -c 'from nanochat_lit.common import base_dir; print(base_dir())')
+echo
+echo "== summary ($((SECONDS - start)) s)"
+echo "   environment: reported above (preset cpu)"
+echo "   tokenizer:   $base/tokenizer (compression table above)"
+echo "   next: open nbs/ in JupyterLab with .venv, or run the tests with: bash runs/test.sh"

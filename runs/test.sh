@@ -23,6 +23,6 @@ if [ "$before" != "$(tree_hash nanochat_lit nbs)" ]; then
 fi
 
 echo "== nbdev-test: every notebook"
-.venv/bin/nbdev-test --n_workers 2 --timing
+.venv/bin/nbdev-test --n-workers 2 --timing
 echo "== pytest"
 .venv/bin/python -m pytest -q
