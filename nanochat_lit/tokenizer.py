@@ -10,7 +10,7 @@ __all__ = ['SPLIT_PATTERN', 'SPECIAL_TOKENS', 'PART_MARKERS', 'BPE_FILE', 'META_
            'training_documents', 'train_tokenizer', 'train_huggingface_bpe', 'compression_table', 'eval_tokenizer',
            'tok_cli']
 
-# %% ../nbs/01_tokenizer.ipynb #ae7cc00b
+# %% ../nbs/01_tokenizer.ipynb #1ddd2928
 import base64, json, time
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -20,10 +20,10 @@ from fastcore.basics import patch
 from .common import ConfigError, atomic_write, base_dir, print0, resolve_settings, run_cli
 from .corpora import CORPORA, LANGUAGES, iter_documents, iter_text_files, markdown_table
 
-# %% ../nbs/01_tokenizer.ipynb #7a9a6178
+# %% ../nbs/01_tokenizer.ipynb #640e3d1d
 SPLIT_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,2}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"""
 
-# %% ../nbs/01_tokenizer.ipynb #18207a31
+# %% ../nbs/01_tokenizer.ipynb #bee2f498
 SPECIAL_TOKENS = ['<|bos|>', '<|user_start|>', '<|user_end|>', '<|assistant_start|>', '<|assistant_end|>',
                   '<|python_start|>', '<|python_end|>', '<|output_start|>', '<|output_end|>']
 
@@ -37,7 +37,7 @@ def capped_documents(texts:Iterable[str], max_chars:int|None=None, doc_cap:int|N
         total += len(text)
         yield text
 
-# %% ../nbs/01_tokenizer.ipynb #7d2b66a3
+# %% ../nbs/01_tokenizer.ipynb #fa94b7b7
 class Tokenizer:
     "Byte-level BPE with special tokens: trained by rustbpe, encoding and decoding through tiktoken."
     def __init__(self, mergeable_ranks:dict, # token bytes -> id, ids 0..n-1
@@ -63,7 +63,11 @@ class Tokenizer:
                               f"need at least {256 + len(specials)}; pick e.g. 8192 or 65536")
         trainer = rustbpe.Trainer()
         trainer.train_from_iterator(iter(texts), vocab_size - len(specials), pattern=pattern, max_chars=max_chars, doc_cap=doc_cap)
-        return cls(dict(trainer.get_mergeable_ranks()), trainer.get_pattern(), specials, trained_on)
+        learned = trainer.get_mergeable_ranks()
+        ranks = dict(learned)
+        if len(ranks) != len(learned):  # two merges spelling the same bytes would shift every id after them
+            raise ValueError(f"training produced {len(learned) - len(ranks)} duplicate tokens; report this with the text you trained on")
+        return cls(ranks, trainer.get_pattern(), specials, trained_on)
 
     @property
     def vocab_size(self) -> int: return self.encoding.n_vocab
@@ -95,7 +99,7 @@ class Tokenizer:
         return torch.tensor([0 if i in special else len(self.encoding.decode_single_token_bytes(i))
                              for i in range(self.vocab_size)], dtype=torch.int32)
 
-# %% ../nbs/01_tokenizer.ipynb #18a78af7
+# %% ../nbs/01_tokenizer.ipynb #d2842e48
 def _message_parts(message:dict) -> list[dict]:
     content = message.get('content')
     if isinstance(content, str): return [{'type': 'text', 'text': content}]
@@ -155,7 +159,7 @@ def render_for_completion(self:Tokenizer, conversation:dict) -> list[int]:
     ids, _ = self.render_conversation({'messages': messages}, max_tokens=10**9)
     return ids + [self.encode_special('<|assistant_start|>')]
 
-# %% ../nbs/01_tokenizer.ipynb #76d6d186
+# %% ../nbs/01_tokenizer.ipynb #ec83baec
 BPE_FILE, META_FILE = 'tokenizer.bpe', 'tokenizer_meta.json'
 
 def default_tokenizer_dir() -> Path:
@@ -185,7 +189,7 @@ def load(cls:Tokenizer, directory:str|Path|None=None) -> Tokenizer:
     meta = json.loads((directory/META_FILE).read_text())
     return cls(ranks, meta['pattern'], meta['special_tokens'], meta.get('trained_on'))
 
-# %% ../nbs/01_tokenizer.ipynb #8a82244b
+# %% ../nbs/01_tokenizer.ipynb #5783af96
 def byte_to_unicode() -> dict[int, str]:
     "GPT-2's byte-level alphabet: every byte as a printable character."
     printable = [*range(ord('!'), ord('~') + 1), *range(ord('¡'), ord('¬') + 1), *range(ord('®'), ord('ÿ') + 1)]
@@ -229,7 +233,7 @@ def to_huggingface(self:Tokenizer, path:str|Path) -> Path:
     with atomic_write(path, 'w') as f: f.write(hf.to_str())
     return path
 
-# %% ../nbs/01_tokenizer.ipynb #ab8123fd
+# %% ../nbs/01_tokenizer.ipynb #f6a3266f
 TOKENIZER_DEFAULTS = dict(vocab_size=32768, max_chars=200_000_000, sources='en')
 
 def training_documents(sources:str='en', text_dir:str|None=None) -> Iterator[str]:
