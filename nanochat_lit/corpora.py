@@ -19,6 +19,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import pyarrow as pa, pyarrow.parquet as pq
+
 from .common import ConfigError, atomic_write, base_dir, print0, run_cli
 
 # %% ../nbs/00a_corpora.ipynb #acaaf1a7
@@ -427,38 +429,65 @@ def iter_documents(mix:str|dict='shakespeare', # corpora or languages with weigh
 # %% ../nbs/00a_corpora.ipynb #e676df67
 def _is_hidden(path:Path, root:Path) -> bool: return any(part.startswith('.') for part in path.relative_to(root).parts)
 
+def _parquet_documents(file:Path) -> Iterator[str]:
+    "The non-empty strings of a parquet file's `text` column, a row group at a time."
+    move = "or move the file out of the folder"
+    def reason(e:Exception) -> str: return ' '.join(str(e).split())  # pyarrow's messages span lines
+    try: parquet = pq.ParquetFile(file)
+    except (OSError, ValueError, pa.ArrowException) as e:
+        raise ConfigError(f"{file}: not a readable parquet file ({reason(e)}); it may be truncated or corrupt: download or write it again, {move}") from None
+    schema = parquet.schema_arrow
+    if 'text' not in schema.names:
+        raise ConfigError(f"{file}: no 'text' column (columns: {', '.join(schema.names) or 'none'}); "
+                          f"rename the column that holds the documents to text, {move}")
+    kind = schema.field('text').type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        raise ConfigError(f"{file}: its 'text' column holds {kind}, not strings; store the documents as a string column named text, {move}")
+    for index in range(parquet.num_row_groups):
+        try: texts = parquet.read_row_group(index, columns=['text']).column('text').to_pylist()
+        except (OSError, ValueError, pa.ArrowException) as e:
+            raise ConfigError(f"{file}: row group {index} does not read ({reason(e)}); it is corrupt: download or write it again, {move}") from None
+        yield from (t for t in texts if t and t.strip())
+
+def _jsonl_documents(file:Path, text:str) -> Iterator[str]:
+    "The non-empty `text` fields of a JSON-lines file, one document per line."
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip(): continue
+        try: record = json.loads(line)
+        except ValueError as e: raise ConfigError(f"{file}:{number}: not valid JSON ({e})") from None
+        if not isinstance(record, dict) or not isinstance(record.get('text'), str):
+            raise ConfigError(f'{file}:{number}: no "text" field; each line of a .jsonl file must be an object like {{"text": "..."}}')
+        if record['text'].strip(): yield record['text']
+
+def _decoded_text(file:Path) -> str|None:
+    "The file as UTF-8 text, or None and a warning naming it if it is binary or not UTF-8."
+    data = file.read_bytes()
+    if b'\x00' in data[:8192]: problem = 'binary'
+    else:
+        try: return data.decode('utf-8-sig')
+        except UnicodeDecodeError: problem = 'not UTF-8'
+    warnings.warn(f"skipping {file}: {problem}", stacklevel=3)
+
 def iter_text_files(path:str|Path, # a folder (searched recursively) or a single file
                    ) -> Iterator[str]:
-    "Documents from your own files: one per text file, one per line of a `.jsonl` file (its `text` field)."
+    "Documents from your own files: one per text file, one per line of a `.jsonl` file, one per row of a `.parquet` file."
     root = Path(path).expanduser()
-    if not root.exists(): raise ConfigError(f"{root} does not exist; give a folder of .txt, .md or .jsonl files")
+    if not root.exists(): raise ConfigError(f"{root} does not exist; give a folder of .txt, .md, .jsonl or .parquet files")
     files = [root] if root.is_file() else sorted(p for p in root.rglob('*') if p.is_file() and not _is_hidden(p, root))
-    yielded, skipped = 0, []
+    yielded = 0
     for file in files:
-        data = file.read_bytes()
-        try:
-            if b'\x00' in data[:8192]: raise UnicodeDecodeError('utf-8', data[:1], 0, 1, 'binary file')
-            text = data.decode('utf-8-sig')
-        except UnicodeDecodeError as e:
-            skipped.append(file)
-            warnings.warn(f"skipping {file}: {'binary' if e.reason == 'binary file' else 'not UTF-8'}", stacklevel=2)
-            continue
-        if file.suffix == '.jsonl':
-            for number, line in enumerate(text.splitlines(), 1):
-                if not line.strip(): continue
-                try: record = json.loads(line)
-                except ValueError as e: raise ConfigError(f"{file}:{number}: not valid JSON ({e})") from None
-                if not isinstance(record, dict) or not isinstance(record.get('text'), str):
-                    raise ConfigError(f'{file}:{number}: no "text" field; each line of a .jsonl file must be an object like {{"text": "..."}}')
-                if record['text'].strip():
-                    yielded += 1
-                    yield record['text']
-        elif (document := clean_text(text)):
+        if file.suffix == '.parquet': documents = _parquet_documents(file)
+        elif (text := _decoded_text(file)) is None: continue
+        elif file.suffix == '.jsonl': documents = _jsonl_documents(file, text)
+        else: documents = [document] if (document := clean_text(text)) else []
+        before = yielded
+        for document in documents:
             yielded += 1
             yield document
+        if yielded == before: warnings.warn(f"skipping {file}: it holds no text", stacklevel=2)
     if yielded == 0:
-        raise ConfigError(f"no usable text in {root}: found {len(files)} files, {len(skipped)} of them binary or not UTF-8; "
-                          "give .txt, .md or .jsonl files (with a \"text\" field) encoded as UTF-8")
+        raise ConfigError(f"no usable text in {root} ({len(files)} files); give .txt, .md or .jsonl files (with a \"text\" field) "
+                          "encoded as UTF-8, or .parquet files with a string text column")
 
 # %% ../nbs/00a_corpora.ipynb #c2c084d3
 def _corpus_names(names:str) -> list[str]:

@@ -8,11 +8,10 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/dataset.html.md"""
 __all__ = ['SHARD_NAME', 'MANIFEST_FILE', 'SPLITS', 'WEB_URL', 'WEB_SHARDS', 'RETRY_HTTP_STATUS', 'DATASET_DEFAULTS',
            'shard_name', 'data_dir', 'list_shards', 'split_shards', 'ShardError', 'check_shard', 'read_row_group',
            'shuffled', 'cut_document', 'write_shards', 'shard_table', 'DownloadError', 'download_file',
-           'download_shards', 'web_indices', 'read_parquet_texts', 'iter_user_documents', 'dataset_name',
-           'prepare_dataset', 'dataset_cli']
+           'download_shards', 'web_indices', 'dataset_name', 'prepare_dataset', 'dataset_cli']
 
 # %% ../nbs/04_dataset.ipynb #022839f7
-import functools, http.client, json, os, random, shutil, tempfile, time, urllib.error, urllib.request, warnings
+import functools, http.client, json, os, random, shutil, tempfile, time, urllib.error, urllib.request
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -259,41 +258,6 @@ def web_indices(num_shards:int, # shards to download, validation included
         raise ConfigError(f"num_shards={num_shards} must be between 2 (one to train on, one to validate) and total_shards={total_shards}")
     return list(range(num_shards - 1)) + [total_shards - 1]
 
-# %% ../nbs/04_dataset.ipynb #061e597f
-def _is_hidden(path:Path, root:Path) -> bool: return any(part.startswith('.') for part in path.relative_to(root).parts)
-
-def read_parquet_texts(path:str|Path, # a parquet file with a text column
-                      ) -> Iterator[str]:
-    "The non-empty texts of a parquet file's `text` column, a row group at a time."
-    for index in range(check_shard(path).num_row_groups):
-        yield from (t for t in read_row_group(path, index) if t and t.strip())
-
-def _text_file_documents(file:Path) -> list[str]:
-    "`iter_text_files` on one file, its warnings passed on, and one more when the file holds no text."
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter('always')
-        try: documents = list(iter_text_files(file))
-        except ConfigError as e:
-            if 'no usable text' not in str(e): raise
-            documents = []
-    for w in caught: warnings.warn(w.message, w.category, stacklevel=3)
-    if not documents and not caught: warnings.warn(f"skipping {file}: it holds no text", stacklevel=3)
-    return documents
-
-def iter_user_documents(text_dir:str|Path, # a folder (searched recursively, hidden files skipped) or one file
-                       ) -> Iterator[str]:
-    "Documents from your own files: parquet `text` columns, and every other file through `corpora.iter_text_files`."
-    root = Path(text_dir).expanduser()
-    if not root.exists(): raise ConfigError(f"text_dir={str(root)!r} does not exist; give a folder of .txt, .md, .jsonl or .parquet files")
-    files = [root] if root.is_file() else sorted(p for p in root.rglob('*') if p.is_file() and not _is_hidden(p, root))
-    count = 0
-    for file in files:
-        for text in (read_parquet_texts(file) if file.suffix == '.parquet' else _text_file_documents(file)):
-            count += 1
-            yield text
-    if count == 0:
-        raise ConfigError(f"no usable text in {root} ({len(files)} files); give UTF-8 .txt, .md or .jsonl files, or parquet files with a text column")
-
 # %% ../nbs/04_dataset.ipynb #698bf54c
 DATASET_DEFAULTS = dict(sources='en')
 
@@ -348,7 +312,7 @@ def prepare_dataset(sources:str=None, # offline corpora by language or name with
     print0(f"writing shards from {text_dir or s['sources']} into {out_dir} ...")
     start = time.perf_counter()
     if text_dir:
-        documents = iter_user_documents(text_dir)
+        documents = iter_text_files(text_dir)
         if max_chars: documents = _capped(documents, max_chars)
         manifest = write_shards(documents, out_dir, val_fraction=val_fraction, chars_per_shard=chars_per_shard,
                                 max_doc_chars=max_doc_chars, seed=seed, source=source)

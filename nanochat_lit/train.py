@@ -8,7 +8,7 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/pretrain.html.md"""
 __all__ = ['TRAIN_DEFAULTS', 'SAMPLE_PROMPTS', 'TrainPlan', 'plan_training', 'describe_plan', 'lr_multiplier',
            'weight_decay_multiplier', 'MetricsLog', 'train_base', 'train_cli', 'LossPlot']
 
-# %% ../nbs/05b_pretrain.ipynb #5cfc96eb
+# %% ../nbs/05b_pretrain.ipynb #d23b13ed
 import json, math, os, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,10 +27,11 @@ from .loss_eval import evaluate_bpb
 from .checkpoint import (checkpoints_dir, find_checkpoint, load_checkpoint, rng_state, save_checkpoint,
                                      set_rng_state)
 
-# %% ../nbs/05b_pretrain.ipynb #11d51c0e
+# %% ../nbs/05b_pretrain.ipynb #0a38b908
 TRAIN_DEFAULTS = dict(device='auto', depth=20, aspect_ratio=64, head_dim=128, max_seq_len=2048, device_batch_size=32,
                       total_batch_size=-1, num_iterations=-1, target_param_data_ratio=20.0, sources='en',
-                      nproc_per_node=1, vocab_size=65536, compile=False)
+                      nproc_per_node=1, vocab_size=65536, compile=False, eval_every=250, eval_tokens=10_485_760,
+                      sample_every=2000, save_every=1000)
 
 @dataclass
 class TrainPlan:
@@ -90,7 +91,7 @@ def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.
     width = max(map(len, rows))
     return '\n'.join(f'{k:<{width}}  {v}' for k, v in rows.items())
 
-# %% ../nbs/05b_pretrain.ipynb #f634b999
+# %% ../nbs/05b_pretrain.ipynb #2d054c08
 def lr_multiplier(step:int, num_iterations:int, warmup_ratio:float=0.0, warmdown_ratio:float=0.4, final_lr_frac:float=0.0) -> float:
     "Trapezoid: linear warm-up, constant at 1, linear warm-down to `final_lr_frac`."
     warmup, warmdown = round(warmup_ratio * num_iterations), round(warmdown_ratio * num_iterations)
@@ -103,7 +104,7 @@ def weight_decay_multiplier(step:int, num_iterations:int) -> float:
     "Weight decay falls linearly from its full value to zero."
     return 1 - step / num_iterations
 
-# %% ../nbs/05b_pretrain.ipynb #e8231e0f
+# %% ../nbs/05b_pretrain.ipynb #20d005ad
 SAMPLE_PROMPTS = ['The capital of France is', 'Once upon a time', 'The meaning of life is', 'def fibonacci(n):']
 
 def _set_schedules(optimizer, step:int, num_iterations:int, warmup_ratio, warmdown_ratio, final_lr_frac) -> float:
@@ -139,7 +140,7 @@ def _wandb_run(run:str, config:dict):
     except ImportError: raise ConfigError(f"--run {run} logs to Weights & Biases, which is not installed; pip install wandb, or leave --run at dummy") from None
     return wandb.init(project='nanochat_lit', name=run, config=config)
 
-# %% ../nbs/05b_pretrain.ipynb #e5a4f152
+# %% ../nbs/05b_pretrain.ipynb #3e48615e
 def _check_resumable(meta:dict, plan:TrainPlan, n_loaders:int, saved_loaders:int, path:Path):
     saved, current = meta['model_config'], asdict(plan.model_config)
     changed = [f"{k}={current[k]} (checkpoint: {saved.get(k)})" for k in current if current[k] != saved.get(k)]
@@ -166,10 +167,10 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                embedding_lr:float=None, unembedding_lr:float=None, matrix_lr:float=None, scalar_lr:float=None, # peak learning rates; default: derived from the dial
                weight_decay:float=None, # Muon weight decay; default: derived from the dial
                warmup_ratio:float=0.0, warmdown_ratio:float=0.4, final_lr_frac:float=0.0, # learning-rate schedule
-               eval_every:int=250, # steps between validation bpb evaluations (0: only at the end)
-               eval_tokens:int=10_485_760, # validation tokens per evaluation, across all ranks
-               sample_every:int=2000, # steps between samples (0: only at the end)
-               save_every:int=1000, # steps between checkpoints (0: only at the end)
+               eval_every:int=None, # steps between validation bpb evaluations (0: only at the end; default 250)
+               eval_tokens:int=None, # validation tokens per evaluation, across all ranks (default 10,485,760)
+               sample_every:int=None, # steps between samples (0: only at the end; default 2000)
+               save_every:int=None, # steps between checkpoints (0: only at the end; default 1000)
                keep_checkpoints:int=3, # newest checkpoints to keep
                resume:bool=False, # continue from the latest checkpoint of --model-tag
                resume_step:int=None, # continue from this step's checkpoint instead
@@ -182,6 +183,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                compile:bool=None, # torch.compile the model
                seed:int=42, # seeds initialisation and data order
                dry_run:bool=False, # print the plan (shape, batch, steps, memory, hours) and stop
+               nproc_per_node:int=None, # dry run: the devices the plan assumes (a real run takes torchrun's world size)
                peak_tflops:float=None, # for the dry run's time estimate: one device's bf16 peak (H100: 989)
                preset:str=None, # a preset from settings.ini
                stage:str='base', # training stage: base (mid, sft and rl arrive in later chapters)
@@ -192,7 +194,9 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
     if stage != 'base': raise ConfigError(f"stage={stage!r} is not available yet; this chapter trains stage 'base'")
     s = resolve_settings(TRAIN_DEFAULTS, preset, depth=depth, aspect_ratio=aspect_ratio, head_dim=head_dim, max_seq_len=max_seq_len,
                          device_batch_size=device_batch_size, total_batch_size=total_batch_size, num_iterations=num_iterations,
-                         target_param_data_ratio=target_param_data_ratio, sources=sources, device=device, compile=compile)
+                         target_param_data_ratio=target_param_data_ratio, sources=sources, device=device, compile=compile,
+                         eval_every=eval_every, eval_tokens=eval_tokens, sample_every=sample_every, save_every=save_every,
+                         nproc_per_node=nproc_per_node)
     lrs = {k: v for k, v in dict(embedding_lr=embedding_lr, unembedding_lr=unembedding_lr, matrix_lr=matrix_lr,
                                   scalar_lr=scalar_lr, weight_decay=weight_decay).items() if v is not None}
     shape = {k: s[k] for k in ('depth', 'aspect_ratio', 'head_dim', 'max_seq_len', 'device_batch_size', 'total_batch_size',
@@ -233,7 +237,7 @@ def _train(info, s, shape, lrs, a) -> dict:
     forward = torch.compile(model) if s['compile'] else model
     batches = [iter(loader) for loader in train_loaders]
     token_bytes = tokenizer.token_bytes().to(info.device)
-    eval_steps = max(1, a['eval_tokens'] // (B * T * info.world_size))
+    eval_steps = max(1, s['eval_tokens'] // (B * T * info.world_size))
     metrics = MetricsLog(directory/'metrics.jsonl', start_step if start_step else None, info.is_master)
     wandb_run = _wandb_run(a['run'], {**s, **lrs, 'num_iterations': plan.num_iterations}) if info.is_master else None
     meter = ThroughputMeter(info.device, flops_per_token=plan.flops_per_token)
@@ -248,19 +252,19 @@ def _train(info, s, shape, lrs, a) -> dict:
 
     for step in range(start_step, plan.num_iterations + 1):
         last = step == plan.num_iterations
-        if (a['eval_every'] > 0 and step % a['eval_every'] == 0) or last:
+        if (s['eval_every'] > 0 and step % s['eval_every'] == 0) or last:
             model.eval()
             val_loader.load_state_dict(val_start)  # the same validation batches every time
             result['val_bpb'] = evaluate_bpb(forward, iter(val_loader), eval_steps, token_bytes)
             model.train()
             log({'step': step, 'val_bpb': result['val_bpb']})
             if info.is_master: bar.write(f"step {step:6d} | val bpb {result['val_bpb']:.4f}")
-        if info.is_master and ((a['sample_every'] > 0 and step % a['sample_every'] == 0 and step > 0) or last):
+        if info.is_master and ((s['sample_every'] > 0 and step % s['sample_every'] == 0 and step > 0) or last):
             model.eval()
             result['samples'] = _sample(model, tokenizer)
             model.train()
             for text in result['samples'].values(): bar.write(f"  sample: {text!r}")
-        if (a['save_every'] > 0 and step % a['save_every'] == 0 and step > start_step) or last:
+        if (s['save_every'] > 0 and step % s['save_every'] == 0 and step > start_step) or last:
             meta = {'model_config': asdict(plan.model_config), 'settings': {**s, **lrs}, 'val_bpb': result.get('val_bpb')}
             rank_state = {'loaders': [l.state_dict() for l in train_loaders], 'rng': rng_state(), 'loss_ema': loss_ema}
             result['checkpoint'] = save_checkpoint(directory, step, model.state_dict(), optimizer.state_dict(),
@@ -299,7 +303,7 @@ def train_cli():
 
 if __name__ == '__main__' and '__file__' in globals(): train_cli()  # torchrun -m nanochat_lit.train; not in a notebook
 
-# %% ../nbs/05b_pretrain.ipynb #4ba66ab3
+# %% ../nbs/05b_pretrain.ipynb #3af2c949
 class LossPlot:
     "Redraw the training loss and validation bpb in a notebook every `every` steps; use as `train_base(on_step=LossPlot())`."
     def __init__(self, every:int=10):

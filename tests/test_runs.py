@@ -1,0 +1,26 @@
+"The GPU recipes cannot run here, so CI runs their dry runs: the full configuration resolved and checked."
+import os, subprocess
+from pathlib import Path
+
+RUNS = Path(__file__).resolve().parents[1]/'runs'
+
+def dry_run(script, **env):
+    return subprocess.run(['bash', str(RUNS/script), '--dry-run'], capture_output=True, text=True, timeout=600, env={**os.environ, **env})
+
+def test_speedrun_dry_run():
+    result = dry_run('speedrun.sh')
+    assert result.returncode == 0, result.stderr
+    assert 'torchrun --standalone --nproc_per_node=8 -m nanochat_lit.train --preset h100x8' in result.stdout
+    assert 'depth 24' in result.stdout and '16 rows x 2048 x 8 devices x 2 accumulation' in result.stdout
+    assert 'h at 40% MFU' in result.stdout and 'memory per device' in result.stdout
+
+def test_speedrun_dry_run_refuses_a_batch_that_does_not_divide():
+    result = dry_run('speedrun.sh', NPROC='3')
+    assert result.returncode == 2 and 'not a multiple of device_batch_size*max_seq_len*world_size=16*2048*3' in result.stderr, result.stderr
+
+def test_laptop_dry_run():
+    result = dry_run('laptop_gpu.sh')
+    assert result.returncode == 0, result.stderr
+    assert 'depth 8' in result.stdout and '4 rows x 512 x 1 devices x 32 accumulation' in result.stdout
+    memory = float(result.stdout.split('memory per device  ~')[1].split()[0])
+    assert memory < 6, f'the laptop-6gb preset must fit in 6 GB, estimated {memory} GiB'
