@@ -11,7 +11,7 @@ __all__ = ['DEVICE_TYPES', 'DTYPES', 'TORCHRUN_VARS', 'PRESET_KEYS', 'PEAK_BF16_
            'resolve_settings', 'peak_flops', 'peak_memory_bytes', 'synchronize', 'Throughput', 'ThroughputMeter',
            'run_cli', 'env_report', 'format_report', 'show_env', 'show_env_cli']
 
-# %% ../nbs/00_common.ipynb #a4bd75c9
+# %% ../nbs/00_common.ipynb #c44664ea
 import functools, logging, os, platform, random, resource, sys, tempfile, time
 from configparser import ConfigParser
 from contextlib import contextmanager
@@ -24,11 +24,11 @@ import nanochat_lit
 import torch.distributed as dist
 from fastcore.script import anno_parser, CliError
 
-# %% ../nbs/00_common.ipynb #fe380da9
+# %% ../nbs/00_common.ipynb #8423b3cf
 class ConfigError(ValueError, CliError):
     "A bad setting from the user: the message names the value, the rule it broke, and the fix."
 
-# %% ../nbs/00_common.ipynb #f4d94263
+# %% ../nbs/00_common.ipynb #80b958d7
 DEVICE_TYPES = ('cuda', 'mps', 'cpu')
 
 def autodetect_device(device:str|None=None, # 'cuda', 'mps', 'cpu', or None/'auto' to pick the best available
@@ -47,7 +47,7 @@ def autodetect_device(device:str|None=None, # 'cuda', 'mps', 'cpu', or None/'aut
         raise ConfigError(f"device={device!r} was requested but MPS is not available; use device=cpu")
     return torch.device(device)
 
-# %% ../nbs/00_common.ipynb #10bd3c74
+# %% ../nbs/00_common.ipynb #e22c2781
 DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
 def compute_dtype(device:torch.device|str|None=None, # the device that will compute; None autodetects
@@ -62,7 +62,7 @@ def compute_dtype(device:torch.device|str|None=None, # the device that will comp
     if device.type == 'cuda' and torch.cuda.get_device_capability(device) >= (8, 0): return torch.bfloat16
     return torch.float32
 
-# %% ../nbs/00_common.ipynb #4a64422b
+# %% ../nbs/00_common.ipynb #6bd6b59c
 @contextmanager
 def env_vars(**values:str|None):
     "Temporarily set (or, with None, unset) environment variables."
@@ -75,7 +75,7 @@ def env_vars(**values:str|None):
     try: yield
     finally: apply(saved)
 
-# %% ../nbs/00_common.ipynb #aa6cbf6c
+# %% ../nbs/00_common.ipynb #76829fa4
 @dataclass(frozen=True)
 class DistInfo:
     "Who this process is in a (possibly one-process) run."
@@ -112,7 +112,7 @@ def teardown_distributed():
     "Leave the process group, if we joined one."
     if dist.is_initialized(): dist.destroy_process_group()
 
-# %% ../nbs/00_common.ipynb #edf38752
+# %% ../nbs/00_common.ipynb #6d0a417f
 def get_rank() -> int:
     "This process's global rank (0 when not launched by torchrun)."
     return dist.get_rank() if dist.is_initialized() else int(os.environ.get('RANK', 0))
@@ -132,7 +132,7 @@ def get_logger(name:str='nanochat_lit') -> logging.Logger:
     logger.setLevel(logging.INFO if get_rank() == 0 else logging.WARNING)
     return logger
 
-# %% ../nbs/00_common.ipynb #00377b1c
+# %% ../nbs/00_common.ipynb #751e1827
 def base_dir() -> Path:
     "The directory for data, tokenizers and checkpoints: `$NANOCHAT_LIT_BASE_DIR`, else `~/.cache/nanochat_lit`; created and checked writable."
     cache = Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')
@@ -144,7 +144,7 @@ def base_dir() -> Path:
         raise ConfigError(f"base directory {path} is not writable ({e.strerror}); set NANOCHAT_LIT_BASE_DIR to a directory you can write, e.g. export NANOCHAT_LIT_BASE_DIR=$HOME/nanochat_lit") from None
     return path
 
-# %% ../nbs/00_common.ipynb #4b702e67
+# %% ../nbs/00_common.ipynb #0c6bcc3d
 @contextmanager
 def atomic_write(path:str|Path, # the file to (re)place
                  mode:str='wb', # 'wb' for bytes, 'w' for text
@@ -163,14 +163,14 @@ def atomic_write(path:str|Path, # the file to (re)place
         Path(tmp).unlink(missing_ok=True)
         raise
 
-# %% ../nbs/00_common.ipynb #59be3060
+# %% ../nbs/00_common.ipynb #d18a9821
 def seed_everything(seed:int=42):
     "Seed Python's, NumPy's and PyTorch's (CPU and CUDA) random number generators."
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
 
-# %% ../nbs/00_common.ipynb #cd036399
+# %% ../nbs/00_common.ipynb #d73c1f95
 PRESET_KEYS = {
     'device':            (str,   'auto, cuda, mps or cpu'),
     'nproc_per_node':    (int,   'processes (GPUs) per node under torchrun'),
@@ -238,7 +238,7 @@ def resolve_settings(defaults:dict, # every setting the caller uses, with its de
     settings.update({k: v for k, v in flags.items() if v is not None})
     return settings
 
-# %% ../nbs/00_common.ipynb #d7eeafd9
+# %% ../nbs/00_common.ipynb #ebad6c28
 PEAK_BF16_FLOPS = {'H100': 989e12, 'H200': 989e12, 'A100': 312e12}  # dense, SXM parts, NVIDIA data sheets
 
 def peak_flops(device:torch.device) -> float|None:
@@ -302,7 +302,7 @@ class ThroughputMeter:
             mfu = self.flops_per_token * rate / self.peak_flops_per_sec
         return Throughput(rate, self.total_tokens / max(now - self.start, 1e-9), mfu, peak_memory_bytes(self.device) / 2**30)
 
-# %% ../nbs/00_common.ipynb #766e3143
+# %% ../nbs/00_common.ipynb #8c191364
 def _normalize_flag(arg:str) -> str:
     if not arg.startswith('--'): return arg
     name, eq, value = arg.partition('=')
@@ -329,11 +329,7 @@ def run_cli(func_or_commands, # a function, or {subcommand: function}
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
 
-# %% ../nbs/00_common.ipynb #a825fee6
-def _version(module:str) -> str:
-    try: return __import__(module).__version__
-    except Exception: return 'not installed'
-
+# %% ../nbs/00_common.ipynb #76ec024f
 def env_report(preset:str|None=None) -> dict:
     "What this machine offers the course: versions, device, dtype, world size, base directory, and a preset's settings."
     device = autodetect_device()

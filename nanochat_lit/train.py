@@ -8,7 +8,7 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/pretrain.html.md"""
 __all__ = ['TRAIN_DEFAULTS', 'SAMPLE_PROMPTS', 'TrainPlan', 'plan_training', 'describe_plan', 'lr_multiplier',
            'weight_decay_multiplier', 'MetricsLog', 'train_base', 'train_cli', 'LossPlot']
 
-# %% ../nbs/05b_pretrain.ipynb #d23b13ed
+# %% ../nbs/05b_pretrain.ipynb #c92187db
 import json, math, os, time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,7 +27,7 @@ from .loss_eval import evaluate_bpb
 from .checkpoint import (checkpoints_dir, find_checkpoint, load_checkpoint, rng_state, save_checkpoint,
                                      set_rng_state)
 
-# %% ../nbs/05b_pretrain.ipynb #0a38b908
+# %% ../nbs/05b_pretrain.ipynb #95a9ae45
 TRAIN_DEFAULTS = dict(device='auto', depth=20, aspect_ratio=64, head_dim=128, max_seq_len=2048, device_batch_size=32,
                       total_batch_size=-1, num_iterations=-1, target_param_data_ratio=20.0, sources='en',
                       nproc_per_node=1, vocab_size=65536, compile=False, eval_every=250, eval_tokens=10_485_760,
@@ -91,7 +91,7 @@ def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.
     width = max(map(len, rows))
     return '\n'.join(f'{k:<{width}}  {v}' for k, v in rows.items())
 
-# %% ../nbs/05b_pretrain.ipynb #2d054c08
+# %% ../nbs/05b_pretrain.ipynb #8321f01d
 def lr_multiplier(step:int, num_iterations:int, warmup_ratio:float=0.0, warmdown_ratio:float=0.4, final_lr_frac:float=0.0) -> float:
     "Trapezoid: linear warm-up, constant at 1, linear warm-down to `final_lr_frac`."
     warmup, warmdown = round(warmup_ratio * num_iterations), round(warmdown_ratio * num_iterations)
@@ -104,7 +104,7 @@ def weight_decay_multiplier(step:int, num_iterations:int) -> float:
     "Weight decay falls linearly from its full value to zero."
     return 1 - step / num_iterations
 
-# %% ../nbs/05b_pretrain.ipynb #20d005ad
+# %% ../nbs/05b_pretrain.ipynb #f28cb11b
 SAMPLE_PROMPTS = ['The capital of France is', 'Once upon a time', 'The meaning of life is', 'def fibonacci(n):']
 
 def _set_schedules(optimizer, step:int, num_iterations:int, warmup_ratio, warmdown_ratio, final_lr_frac) -> float:
@@ -140,7 +140,7 @@ def _wandb_run(run:str, config:dict):
     except ImportError: raise ConfigError(f"--run {run} logs to Weights & Biases, which is not installed; pip install wandb, or leave --run at dummy") from None
     return wandb.init(project='nanochat_lit', name=run, config=config)
 
-# %% ../nbs/05b_pretrain.ipynb #3e48615e
+# %% ../nbs/05b_pretrain.ipynb #8980b9c7
 def _check_resumable(meta:dict, plan:TrainPlan, n_loaders:int, saved_loaders:int, path:Path):
     saved, current = meta['model_config'], asdict(plan.model_config)
     changed = [f"{k}={current[k]} (checkpoint: {saved.get(k)})" for k in current if current[k] != saved.get(k)]
@@ -206,26 +206,31 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
         print(describe_plan(plan, peak_tflops * 1e12 if peak_tflops else None))
         return {'plan': plan}
     info = setup_distributed(s['device'])
-    try: return _train(info, s, shape, lrs, {**locals(), 'on_step': hooks.get('on_step')})
+    try:
+        return _train(info, s, shape, lrs, seed=seed, tokenizer_dir=tokenizer_dir, data_dir=data_dir, flops_budget=flops_budget,
+                      model_tag=model_tag, resume=resume or resume_step is not None, resume_step=resume_step, run=run,
+                      keep_checkpoints=keep_checkpoints, schedule=(warmup_ratio, warmdown_ratio, final_lr_frac),
+                      on_step=hooks.get('on_step'))
     finally: teardown_distributed()
 
-def _train(info, s, shape, lrs, a) -> dict:
-    seed_everything(a['seed'])
-    tokenizer = Tokenizer.load(a['tokenizer_dir'])
-    data_dir = _shared_data_dir(info, a['data_dir'], s['sources'])
-    plan = plan_training(tokenizer.vocab_size, info.world_size, flops_budget=a['flops_budget'], **shape, **lrs)
+def _train(info, s:dict, shape:dict, lrs:dict, *, seed, tokenizer_dir, data_dir, flops_budget, model_tag, resume, resume_step,
+           run, keep_checkpoints, schedule, on_step) -> dict:
+    seed_everything(seed)
+    tokenizer = Tokenizer.load(tokenizer_dir)
+    data_dir = _shared_data_dir(info, data_dir, s['sources'])
+    plan = plan_training(tokenizer.vocab_size, info.world_size, flops_budget=flops_budget, **shape, **lrs)
     print0(describe_plan(plan, peak_flops(info.device)))
     model = build_model(plan.model_config, info.device)
     optimizer = setup_optimizers(model, **plan.optimizer)
     B, T, slots = plan.device_batch_size, plan.model_config.sequence_len, info.world_size * plan.grad_accum
     train_loaders = [DataLoader(tokenizer, 'train', B, T, data_dir, info.device, rank=info.rank + info.world_size * k,
-                                world_size=slots, seed=a['seed']) for k in range(plan.grad_accum)]
+                                world_size=slots, seed=seed) for k in range(plan.grad_accum)]
     val_loader = DataLoader(tokenizer, 'val', B, T, data_dir, info.device)
     val_start = val_loader.state_dict()
-    directory = checkpoints_dir(a['model_tag'] or f"d{shape['depth']}")
+    directory = checkpoints_dir(model_tag or f"d{shape['depth']}")
     start_step, loss_ema = 0, 0.0
-    if a['resume'] or a['resume_step'] is not None:
-        path = find_checkpoint(directory, a['resume_step'])
+    if resume:
+        path = find_checkpoint(directory, resume_step)
         ckpt = load_checkpoint(path, info.device)
         _check_resumable(ckpt['meta'], plan, len(train_loaders), len(ckpt['rank_state']['loaders']), path)
         model.load_state_dict(ckpt['model'])
@@ -239,7 +244,7 @@ def _train(info, s, shape, lrs, a) -> dict:
     token_bytes = tokenizer.token_bytes().to(info.device)
     eval_steps = max(1, s['eval_tokens'] // (B * T * info.world_size))
     metrics = MetricsLog(directory/'metrics.jsonl', start_step if start_step else None, info.is_master)
-    wandb_run = _wandb_run(a['run'], {**s, **lrs, 'num_iterations': plan.num_iterations}) if info.is_master else None
+    wandb_run = _wandb_run(run, {**s, **lrs, 'num_iterations': plan.num_iterations}) if info.is_master else None
     meter = ThroughputMeter(info.device, flops_per_token=plan.flops_per_token)
     bar = tqdm(total=plan.num_iterations, initial=start_step, disable=not info.is_master, desc=f"training d{shape['depth']}",
                unit='step', mininterval=5.0)
@@ -248,7 +253,7 @@ def _train(info, s, shape, lrs, a) -> dict:
     def log(record):
         metrics.write(record)
         if wandb_run: wandb_run.log(record, step=record['step'])
-        if a['on_step'] and info.is_master: a['on_step'](record)
+        if on_step and info.is_master: on_step(record)
 
     for step in range(start_step, plan.num_iterations + 1):
         last = step == plan.num_iterations
@@ -268,11 +273,11 @@ def _train(info, s, shape, lrs, a) -> dict:
             meta = {'model_config': asdict(plan.model_config), 'settings': {**s, **lrs}, 'val_bpb': result.get('val_bpb')}
             rank_state = {'loaders': [l.state_dict() for l in train_loaders], 'rng': rng_state(), 'loss_ema': loss_ema}
             result['checkpoint'] = save_checkpoint(directory, step, model.state_dict(), optimizer.state_dict(),
-                                                   meta, rank_state, a['keep_checkpoints'])
+                                                   meta, rank_state, keep_checkpoints)
         if last: break
 
         meter.skip()  # evaluation, sampling and checkpointing are not training time
-        lrm = _set_schedules(optimizer, step, plan.num_iterations, a['warmup_ratio'], a['warmdown_ratio'], a['final_lr_frac'])
+        lrm = _set_schedules(optimizer, step, plan.num_iterations, *schedule)
         loss_sum = torch.zeros((), device=info.device)
         for k in range(plan.grad_accum):
             inputs, targets = next(batches[k])
@@ -303,7 +308,7 @@ def train_cli():
 
 if __name__ == '__main__' and '__file__' in globals(): train_cli()  # torchrun -m nanochat_lit.train; not in a notebook
 
-# %% ../nbs/05b_pretrain.ipynb #3af2c949
+# %% ../nbs/05b_pretrain.ipynb #b12e2565
 class LossPlot:
     "Redraw the training loss and validation bpb in a notebook every `every` steps; use as `train_base(on_step=LossPlot())`."
     def __init__(self, every:int=10):
