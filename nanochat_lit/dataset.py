@@ -8,18 +8,19 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/dataset.html.md"""
 __all__ = ['SHARD_NAME', 'MANIFEST_FILE', 'SPLITS', 'WEB_URL', 'WEB_SHARDS', 'RETRY_HTTP_STATUS', 'DATASET_DEFAULTS',
            'shard_name', 'data_dir', 'list_shards', 'split_shards', 'ShardError', 'check_shard', 'read_row_group',
            'shuffled', 'cut_document', 'write_shards', 'shard_table', 'DownloadError', 'download_file',
-           'download_shards', 'web_indices', 'dataset_name', 'prepare_dataset', 'dataset_cli']
+           'download_shards', 'web_indices', 'dataset_name', 'dataset_source', 'prepare_dataset', 'dataset_cli']
 
 # %% ../nbs/04_dataset.ipynb #022839f7
-import functools, http.client, json, os, random, shutil, tempfile, time, urllib.error, urllib.request
+import functools, http.client, json, os, random, shutil, tempfile, time, urllib.error, urllib.request, warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa, pyarrow.parquet as pq
-from tqdm import tqdm
+from tqdm.auto import tqdm
 from .common import ConfigError, atomic_write, base_dir, get_logger, print0, resolve_settings, run_cli
-from .corpora import VAL_FRACTION, is_held_out, iter_documents, iter_text_files, markdown_table, parse_mix, split_paragraphs
+from .corpora import (VAL_FRACTION, CorpusChangedWarning, corpora_changes, corpora_versions, is_held_out, iter_documents,
+                                  iter_text_files, markdown_table, parse_mix, split_paragraphs)
 
 # %% ../nbs/04_dataset.ipynb #dfdf5588
 SHARD_NAME = 'shard_{index:05d}.parquet'
@@ -269,9 +270,12 @@ def dataset_name(sources:str='en', # 'web' or a corpora mix such as en:70,zh:30
     if sources == 'web': return 'fineweb-edu'
     return 'corpora-' + '-'.join(f"{k}{round(100 * w)}" if len(parse_mix(sources)) > 1 else k for k, w in parse_mix(sources).items())
 
-def _recipe_matches(out_dir:Path, source:dict) -> bool:
-    try: return json.loads((out_dir/MANIFEST_FILE).read_text())['source'] == source and len(list_shards(out_dir)) >= 2
-    except (OSError, ValueError, KeyError, ConfigError): return False
+def dataset_source(directory:str|Path) -> dict|None:
+    "What a complete dataset was made from (its manifest's `source`: kind, recipe and, for corpora, their versions), else None."
+    try: return json.loads((Path(directory)/MANIFEST_FILE).read_text())['source'] if len(list_shards(directory)) >= 2 else None
+    except (OSError, ValueError, KeyError, ConfigError): return None
+
+def _recipe(source:dict) -> dict: return {k: v for k, v in source.items() if k != 'corpora'}
 
 def prepare_dataset(sources:str=None, # offline corpora by language or name with weights (en, en:70,zh:30), or web for FineWeb-Edu shards
                     text_dir:str=None, # make the dataset from your own files instead (.txt, .md, .jsonl, .parquet, any text)
@@ -305,8 +309,13 @@ def prepare_dataset(sources:str=None, # offline corpora by language or name with
     max_doc_chars = max_doc_chars or None
     shape = dict(max_chars=max_chars, max_doc_chars=max_doc_chars, chars_per_shard=chars_per_shard, seed=seed)
     if text_dir: source = dict(kind='files', text_dir=str(Path(text_dir).expanduser().resolve()), val_fraction=val_fraction, **shape)
-    else: source = dict(kind='corpora', mix=s['sources'], **shape)
-    if not force and _recipe_matches(out_dir, source):
+    else: source = dict(kind='corpora', mix=s['sources'], **shape, corpora=corpora_versions(s['sources']))
+    recorded = None if force else dataset_source(out_dir)
+    if recorded is not None and _recipe(recorded) == _recipe(source):
+        if changes := corpora_changes(recorded.get('corpora'), source.get('corpora')):
+            warnings.warn(f"dataset {out_dir} was built from other versions of its corpora than the ones cached now ({'; '.join(changes)}); "
+                          "reusing it as built, so runs on it stay comparable; force=True (--force) rebuilds it from today's corpora",
+                          CorpusChangedWarning)
         print0(f"dataset {out_dir} already exists with this recipe; reusing it (force=True rebuilds)")
         return out_dir
     print0(f"writing shards from {text_dir or s['sources']} into {out_dir} ...")

@@ -245,7 +245,7 @@ def build_model(config:GPTConfig, device:str|torch.device|None=None) -> GPT:
 def generate(self:GPT, tokens:list, # the prompt, as token ids
              max_tokens:int, # new tokens to produce
              temperature:float=1.0, # 0: always the most likely token
-             top_k:int|None=None, # sample among the k most likely tokens only
+             top_k:int|None=None, # sample among the k most likely tokens only; None or 0: no filtering
              seed:int=42, # seeds the sampler, so the same call gives the same text
             ):
     "Yield up to `max_tokens` sampled token ids after `tokens`, recomputing the whole context for each one (no KV cache)."
@@ -254,7 +254,7 @@ def generate(self:GPT, tokens:list, # the prompt, as token ids
     ids = torch.tensor([list(tokens)], dtype=torch.long, device=device)
     for _ in range(max_tokens):
         logits = self(ids[:, -self.config.sequence_len:])[:, -1, :]
-        if top_k is not None:
+        if top_k:
             kth_best = logits.topk(min(top_k, logits.size(-1))).values[:, -1:]
             logits = logits.masked_fill(logits < kth_best, float('-inf'))
         if temperature == 0: next_id = logits.argmax(dim=-1, keepdim=True)

@@ -18,15 +18,15 @@ def evaluate_bpb(model, # called as model(inputs, targets, loss_reduction='none'
                  token_bytes:torch.Tensor, # bytes per token id, from `Tokenizer.token_bytes`
                 ) -> float:
     "Bits per byte of `model` on `steps` batches, summed over every rank."
-    device = token_bytes.device
-    nats, nbytes = torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), dtype=torch.int64, device=device)
+    batch_nats, batch_bytes = [], []
     for _ in range(steps):
         inputs, targets = next(batches)
         loss = model(inputs, targets, loss_reduction='none').reshape(-1)
         targets = targets.reshape(-1)
         counted = torch.where(targets >= 0, token_bytes[targets.clamp(min=0)], 0)
-        nats += (loss.double() * (counted > 0)).sum()
-        nbytes += counted.sum()
+        batch_nats.append((loss.float() * (counted > 0)).sum())
+        batch_bytes.append(counted.sum())
+    nats, nbytes = torch.stack(batch_nats).sum(), torch.stack(batch_bytes).sum()
     if dist.is_initialized():
         dist.all_reduce(nats); dist.all_reduce(nbytes)
     if nbytes.item() == 0: raise ValueError("the evaluation batches held no text bytes; check the validation data")

@@ -11,14 +11,15 @@ __all__ = ['SPLIT_PATTERN', 'SPECIAL_TOKENS', 'PART_MARKERS', 'BPE_FILE', 'META_
            'tok_cli']
 
 # %% ../nbs/01_tokenizer.ipynb #1ddd2928
-import base64, json, time
+import base64, json, time, warnings
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import rustbpe, tiktoken, torch
 from fastcore.basics import patch
 from .common import ConfigError, atomic_write, base_dir, print0, resolve_settings, run_cli
-from .corpora import CORPORA, LANGUAGES, iter_documents, iter_text_files, markdown_table
+from .corpora import (CORPORA, LANGUAGES, CorpusChangedWarning, corpora_changes, corpora_versions, iter_documents,
+                                  iter_text_files, markdown_table)
 
 # %% ../nbs/01_tokenizer.ipynb #640e3d1d
 SPLIT_PATTERN = r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}+|\p{N}{1,2}| ?[^\s\p{L}\p{N}]++[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"""
@@ -251,7 +252,8 @@ def train_tokenizer(vocab_size:int=None, # final vocabulary size, special tokens
                    ) -> Tokenizer:
     "Train the BPE tokenizer on offline corpora or your own files and save it."
     s = resolve_settings(TOKENIZER_DEFAULTS, preset, vocab_size=vocab_size, max_chars=max_chars, sources=sources)
-    trained_on = {'sources': None if text_dir else s['sources'], 'text_dir': text_dir, 'max_chars': s['max_chars'], 'doc_cap': doc_cap}
+    trained_on = {'sources': None if text_dir else s['sources'], 'text_dir': text_dir, 'max_chars': s['max_chars'], 'doc_cap': doc_cap,
+                  'corpora': None if text_dir else corpora_versions(s['sources'])}
     print0(f"training a {s['vocab_size']}-token tokenizer on up to {s['max_chars']:,} characters of {text_dir or s['sources']} ...")
     start = time.perf_counter()
     tokenizer = Tokenizer.train(training_documents(s['sources'], text_dir), s['vocab_size'], max_chars=s['max_chars'], doc_cap=doc_cap,
@@ -298,6 +300,9 @@ def eval_tokenizer(tokenizer_dir:str=None, # a saved tokenizer (default: the bas
         how = tokenizer.trained_on
         if not how.get('sources') and not how.get('text_dir'):
             raise ConfigError("this tokenizer records no training data, so no reference can be trained on the same text; pass --no-compare")
+        if how.get('sources') and (changes := corpora_changes(how.get('corpora'), corpora_versions(how['sources']))):
+            warnings.warn(f"the tokenizer was trained on other versions of its corpora than the ones cached now ({'; '.join(changes)}), "
+                          "so the reference trains on different text; retrain the tokenizer for a like-for-like comparison", CorpusChangedWarning)
         texts = capped_documents(training_documents(how.get('sources') or 'en', how.get('text_dir')), how.get('max_chars'), how.get('doc_cap'))
         print0(f"training the Hugging Face reference on the same text ({how.get('text_dir') or how['sources']}) ...")
         reference = train_huggingface_bpe(texts, tokenizer.vocab_size, tokenizer.pattern, list(tokenizer.special_tokens))

@@ -6,22 +6,23 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/pretrain.html.md"""
 
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'SAMPLE_PROMPTS', 'TrainPlan', 'plan_training', 'describe_plan', 'lr_multiplier',
-           'weight_decay_multiplier', 'MetricsLog', 'train_base', 'train_cli', 'LossPlot']
+           'weight_decay_multiplier', 'MetricsLog', 'warn_if_corpora_differ', 'train_base', 'train_cli', 'LossPlot']
 
 # %% ../nbs/05b_pretrain.ipynb #c92187db
-import json, math, os, time
+import json, math, os, time, warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch, torch.distributed as dist
-from tqdm import tqdm
+from tqdm.auto import tqdm
 
 from .common import (ConfigError, ThroughputMeter, compute_dtype, peak_flops, print0, resolve_settings,
                                  run_cli, seed_everything, setup_distributed, teardown_distributed)
+from .corpora import CorpusChangedWarning, corpora_changes
 from .tokenizer import Tokenizer
 from .gpt import GPT, GPTConfig, build_model, config_from_depth, derive_hyperparameters
 from .optim import muon_momentum, set_lr_multiplier, set_muon_momentum, setup_optimizers
-from .dataset import prepare_dataset
+from .dataset import dataset_source, prepare_dataset
 from .dataloader import DataLoader
 from .loss_eval import evaluate_bpb
 from .checkpoint import (checkpoints_dir, find_checkpoint, load_checkpoint, rng_state, save_checkpoint,
@@ -149,6 +150,13 @@ def _check_resumable(meta:dict, plan:TrainPlan, n_loaders:int, saved_loaders:int
         raise ConfigError(f"cannot resume {path} exactly: it read data through {saved_loaders} micro-batch slots per rank, this run has {n_loaders}; "
                           "keep total_batch_size and device_batch_size as they were")
 
+def warn_if_corpora_differ(tokenizer:Tokenizer, data_dir:Path):
+    "Warn when the tokenizer and the dataset were made from different versions of the same corpora (chapter 0a)."
+    if changes := corpora_changes(tokenizer.trained_on.get('corpora'), (dataset_source(data_dir) or {}).get('corpora')):
+        warnings.warn(f"the tokenizer and the dataset {data_dir} were made from different versions of the same corpora ({'; '.join(changes)}); "
+                      "retrain the tokenizer (nanochat_lit_tok train) or rebuild the dataset (nanochat_lit_data --force) so they match",
+                      CorpusChangedWarning)
+
 def _shared_data_dir(info, data_dir, sources):
     "Rank 0 prepares the dataset (or checks the given one); every rank gets its path."
     path = [str(data_dir or prepare_dataset(sources=sources)) if info.is_master else None]
@@ -184,7 +192,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                seed:int=42, # seeds initialisation and data order
                dry_run:bool=False, # print the plan (shape, batch, steps, memory, hours) and stop
                nproc_per_node:int=None, # dry run: the devices the plan assumes (a real run takes torchrun's world size)
-               peak_tflops:float=None, # for the dry run's time estimate: one device's bf16 peak (H100: 989)
+               peak_tflops:float=None, # one device's bf16 peak, for MFU and the dry run's hours (default: known GPUs; H100: 989)
                preset:str=None, # a preset from settings.ini
                stage:str='base', # training stage: base (mid, sft and rl arrive in later chapters)
                **hooks, # on_step: called with each metrics record (a live plot, say); Python only, not a flag
@@ -205,21 +213,26 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
         plan = plan_training(s['vocab_size'], s['nproc_per_node'], flops_budget=flops_budget, **shape, **lrs)
         print(describe_plan(plan, peak_tflops * 1e12 if peak_tflops else None))
         return {'plan': plan}
+    if compute_dtype(s['device']) == torch.float16:
+        raise ConfigError("NANOCHAT_LIT_DTYPE=float16 cannot train: float16 gradients underflow without a gradient scaler, which this loop "
+                          "does not have; use NANOCHAT_LIT_DTYPE=bfloat16 (GPUs since Ampere) or float32, or unset it")
     info = setup_distributed(s['device'])
     try:
-        return _train(info, s, shape, lrs, seed=seed, tokenizer_dir=tokenizer_dir, data_dir=data_dir, flops_budget=flops_budget,
-                      model_tag=model_tag, resume=resume or resume_step is not None, resume_step=resume_step, run=run,
+        return _train(info, s, shape, lrs, seed=seed, peak_flops_per_sec=peak_tflops * 1e12 if peak_tflops else None,
+                      tokenizer_dir=tokenizer_dir, data_dir=data_dir, flops_budget=flops_budget, model_tag=model_tag, resume=resume or resume_step is not None, resume_step=resume_step, run=run,
                       keep_checkpoints=keep_checkpoints, schedule=(warmup_ratio, warmdown_ratio, final_lr_frac),
                       on_step=hooks.get('on_step'))
     finally: teardown_distributed()
 
-def _train(info, s:dict, shape:dict, lrs:dict, *, seed, tokenizer_dir, data_dir, flops_budget, model_tag, resume, resume_step,
+def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, tokenizer_dir, data_dir, flops_budget, model_tag, resume, resume_step,
            run, keep_checkpoints, schedule, on_step) -> dict:
     seed_everything(seed)
     tokenizer = Tokenizer.load(tokenizer_dir)
     data_dir = _shared_data_dir(info, data_dir, s['sources'])
+    if info.is_master: warn_if_corpora_differ(tokenizer, data_dir)
     plan = plan_training(tokenizer.vocab_size, info.world_size, flops_budget=flops_budget, **shape, **lrs)
-    print0(describe_plan(plan, peak_flops(info.device)))
+    peak_flops_per_sec = peak_flops_per_sec or peak_flops(info.device)
+    print0(describe_plan(plan, peak_flops_per_sec))
     model = build_model(plan.model_config, info.device)
     optimizer = setup_optimizers(model, **plan.optimizer)
     B, T, slots = plan.device_batch_size, plan.model_config.sequence_len, info.world_size * plan.grad_accum
@@ -245,7 +258,7 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, tokenizer_dir, data_dir,
     eval_steps = max(1, s['eval_tokens'] // (B * T * info.world_size))
     metrics = MetricsLog(directory/'metrics.jsonl', start_step if start_step else None, info.is_master)
     wandb_run = _wandb_run(run, {**s, **lrs, 'num_iterations': plan.num_iterations}) if info.is_master else None
-    meter = ThroughputMeter(info.device, flops_per_token=plan.flops_per_token)
+    meter = ThroughputMeter(info.device, plan.flops_per_token, peak_flops_per_sec, world_size=info.world_size)
     bar = tqdm(total=plan.num_iterations, initial=start_step, disable=not info.is_master, desc=f"training d{shape['depth']}",
                unit='step', mininterval=5.0)
     result = {'checkpoint_dir': directory}
@@ -294,7 +307,8 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, tokenizer_dir, data_dir,
                   'tokens_per_sec': reading.tokens_per_sec, 'mfu': reading.mfu, 'peak_memory_gib': reading.peak_memory_gib}
         log(record)
         bar.set_postfix(loss=f"{record['smooth_loss']:.3f}", tok_s=f"{reading.tokens_per_sec:,.0f}",
-                        mfu='n/a' if reading.mfu is None else f'{100 * reading.mfu:.1f}%', mem=f'{reading.peak_memory_gib:.2f}G')
+                        mfu='n/a' if reading.mfu is None else f'{100 * reading.mfu:.1f}%', mem=f'{reading.peak_memory_gib:.2f}G',
+                        refresh=False)  # the bar redraws at most every mininterval, not on every step
         bar.update(1)
     bar.close()
     result.update(loss=loss_ema / (1 - 0.9 ** max(plan.num_iterations, 1)) if plan.num_iterations else None,

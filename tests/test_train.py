@@ -1,4 +1,4 @@
-"nanochat_lit_train as people run it: killed and resumed, under torchrun with 2 processes, and with bad input."
+"nanochat_lit_train as people run it: killed and resumed, under torchrun with 2 processes (losses and per-device MFU), and with bad input."
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -21,19 +21,23 @@ def base(tmp_path_factory):
     return base
 
 
-def env(base):
-    return {**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(base), 'OMP_NUM_THREADS': '1'}
+def env(base, **extra):
+    return {**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(base), 'OMP_NUM_THREADS': '1', **extra}
 
 
-def run(script, *args, base, check=True):
-    result = subprocess.run([str(BIN/script), *args], capture_output=True, text=True, env=env(base), timeout=600)
+def run(script, *args, base, check=True, **extra_env):
+    result = subprocess.run([str(BIN/script), *args], capture_output=True, text=True, env=env(base, **extra_env), timeout=600)
     if check: assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
-def losses(base, tag):
+def step_records(base, tag):
     lines = (base/'checkpoints'/tag/'metrics.jsonl').read_text().splitlines()
-    return {r['step']: r['loss'] for r in map(json.loads, lines) if 'loss' in r}
+    return {r['step']: r for r in map(json.loads, lines) if 'loss' in r}
+
+
+def losses(base, tag):
+    return {step: r['loss'] for step, r in step_records(base, tag).items()}
 
 
 def test_sigkill_then_resume_matches_uninterrupted_run(base):
@@ -55,7 +59,8 @@ def test_sigkill_then_resume_matches_uninterrupted_run(base):
 
 
 def test_two_processes_match_one_on_the_same_global_batch(base):
-    args = [*TINY, '--total-batch-size', '1024', '--num-iterations', '12', '--save-every', '0', '--data-dir', str(base/'data')]
+    args = [*TINY, '--total-batch-size', '1024', '--num-iterations', '12', '--save-every', '0', '--data-dir', str(base/'data'),
+            '--peak-tflops', '1']
     run('nanochat_lit_train', *args, '--model-tag', 'one', base=base)
     two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
                           '-m', 'nanochat_lit.train', *args, '--model-tag', 'two'], capture_output=True, text=True, env=env(base), timeout=600)
@@ -65,6 +70,11 @@ def test_two_processes_match_one_on_the_same_global_batch(base):
     # Same global batch, gradients averaged by the optimizer's reduce-scatter: on this machine the two runs are bit-identical.
     # The 1e-4 tolerance leaves room for a different floating-point reduction order on other hardware, nothing more.
     for step in one: assert one[step] == pytest.approx(two[step], rel=1e-4), (step, one[step], two[step])
+    # tokens_per_sec counts both processes' tokens; MFU is per device, so at the same tokens/s it halves with two devices
+    flops_per_token_over_peak = lambda r: r['mfu'] / r['tokens_per_sec']  # = flops_per_token / (world_size * peak)
+    for step in one:
+        single, pair = step_records(base, 'one')[step], step_records(base, 'two')[step]
+        assert flops_per_token_over_peak(pair) == pytest.approx(flops_per_token_over_peak(single) / 2, rel=1e-6), (single, pair)
 
 
 def test_flag_spellings_and_bad_input(tmp_path):
@@ -78,3 +88,5 @@ def test_flag_spellings_and_bad_input(tmp_path):
     for args, message in cases:
         result = run('nanochat_lit_train', *args, base=tmp_path, check=False)
         assert result.returncode == 2 and message in result.stderr, (args, result.returncode, result.stderr[-2000:])
+    half = run('nanochat_lit_train', '--preset', 'cpu', '--num-iterations', '1', base=tmp_path, check=False, NANOCHAT_LIT_DTYPE='float16')
+    assert half.returncode == 2 and 'float16 cannot train' in half.stderr and 'bfloat16' in half.stderr, half.stderr[-2000:]

@@ -1,0 +1,130 @@
+"JupyterLab on the project's .venv, as README and runs/runcpu.sh tell the reader: a chapter opens rendered in headless Chromium, on a kernel that runs the .venv's Python."
+import importlib.util, json, os, secrets, shutil, socket, subprocess, sys, time, urllib.error, urllib.request
+from pathlib import Path
+
+import nbformat, psutil, pytest
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER = '00_common.ipynb'
+JUPYTER = Path(sys.executable).with_name('jupyter')  # the jupyter of the environment running the tests, i.e. .venv
+CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
+# Lab settings for the isolated config dir: never save into nbs/ (others edit it) and never ask the internet for news.
+SETTINGS = {'@jupyterlab/docmanager-extension/plugin': {'autosave': False},
+            '@jupyterlab/apputils-extension/notification': {'fetchNews': 'false', 'checkForUpdates': False}}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def chapter_title(name):
+    "The chapter's title: the first line of its first markdown cell, without the '# '."
+    nb = nbformat.read(ROOT/'nbs'/name, as_version=4)
+    first = next(c for c in nb.cells if c.cell_type == 'markdown')
+    return first.source.splitlines()[0].lstrip('#').strip()
+
+
+def stop(server):
+    "Stop `jupyter lab` and every kernel it started: SIGTERM, then SIGKILL for what has not exited after 20 s."
+    try: procs = [server] + server.children(recursive=True)
+    except psutil.NoSuchProcess: procs = [server]  # it has exited already
+    for p in procs:
+        try: p.terminate()
+        except psutil.NoSuchProcess: pass
+    _, alive = psutil.wait_procs(procs, timeout=20)
+    for p in alive: p.kill()
+    psutil.wait_procs(alive, timeout=10)
+
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    "`jupyter lab` serving nbs/ on a free local port with a fresh token, isolated from ~/.jupyter; stopped at the end."
+    missing = [m for m in ('jupyterlab', 'ipywidgets') if importlib.util.find_spec(m) is None]
+    assert not missing and JUPYTER.exists(), (
+        f'{", ".join(missing) or "jupyter"} not installed in {sys.prefix}; run `bash runs/setup.sh` '
+        f'(it installs the pins of requirements.txt into .venv), then run the tests with .venv/bin/python')
+    home = tmp_path_factory.mktemp('jupyter')
+    for plugin, values in SETTINGS.items():
+        path = home/'config'/'lab'/'user-settings'/f'{plugin}.jupyterlab-settings'
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    env = {**os.environ, 'JUPYTER_CONFIG_DIR': str(home/'config'), 'JUPYTER_RUNTIME_DIR': str(home/'runtime'),
+           'IPYTHONDIR': str(home/'ipython')}
+    port, token = free_port(), secrets.token_hex(16)
+    log = open(home/'server.log', 'w+')
+    cmd = [str(JUPYTER), 'lab', '--no-browser', '--ip=127.0.0.1', f'--port={port}', '--ServerApp.port_retries=0',
+           f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={ROOT/"nbs"}',
+           '--ServerApp.allow_root=True']  # containers and CI run as root
+    server = psutil.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=home)
+    try:
+        url = f'http://127.0.0.1:{port}'
+        api = lambda path: json.load(urllib.request.urlopen(f'{url}{path}?token={token}', timeout=10))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                api('/api/status')
+                break
+            except (urllib.error.URLError, ConnectionError):
+                log.seek(0)
+                assert server.poll() is None, f'jupyter lab exited with {server.returncode}:\n{log.read()}'
+                assert time.monotonic() < deadline, f'jupyter lab did not answer on {url} in 60 s:\n{log.read()}'
+                time.sleep(0.5)
+        assert api('/lab/api/settings/@jupyterlab/docmanager-extension:plugin')['settings']['autosave'] is False
+        yield url, token, api, server
+    finally:
+        stop(server)
+        log.close()
+
+
+@pytest.fixture(scope='module')
+def browser():
+    assert CHROMIUM and CHROMEDRIVER, 'install Debian packages chromium and chromium-driver (runs/test.sh does)'
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
+                 '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                 '--window-size=1280,900'):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def is_venv_python(path):
+    "Whether `path` is this environment's interpreter (by location in the venv, not by what the symlink points at)."
+    return Path(os.path.abspath(path)).parent == Path(os.path.abspath(sys.executable)).parent
+
+
+def test_default_kernel_is_the_venv_python(lab):
+    _, _, api, _ = lab
+    specs = api('/api/kernelspecs')
+    argv = specs['kernelspecs'][specs['default']]['spec']['argv']
+    # jupyter_client runs a bare `python` as the server's own interpreter, which is the .venv's (see JUPYTER).
+    assert is_venv_python(argv[0]) or argv[0] in ('python', 'python3', f'python3.{sys.version_info.minor}'), argv
+
+
+def test_chapter_opens_rendered_on_a_venv_kernel(lab, browser, tmp_path):
+    url, token, api, server = lab
+    title, screenshot = chapter_title(CHAPTER), str(tmp_path/'jupyterlab.png')
+    browser.get(f'{url}/lab/tree/{CHAPTER}?token={token}')
+    headings = lambda d: [h.text.rstrip('¶').strip() for h in d.find_elements('css selector', '.jp-RenderedMarkdown h1')]
+    try:
+        WebDriverWait(browser, 90, poll_frequency=0.5).until(lambda d: title in headings(d))
+    except TimeoutException:
+        browser.save_screenshot(screenshot)
+        raise AssertionError(f'{title!r} not among the rendered headings {headings(browser)} of {CHAPTER} in 90 s '
+                             f'(screenshot: {screenshot})') from None
+    browser.save_screenshot(screenshot)  # to look at by hand; pytest keeps the last runs' tmp_path
+    # Opening the notebook starts its kernel; wait until it is idle and check which interpreter it runs.
+    deadline = time.monotonic() + 60
+    while not [s for s in api('/api/sessions') if s['path'] == CHAPTER and s['kernel']['execution_state'] == 'idle']:
+        assert time.monotonic() < deadline, f'no idle kernel for {CHAPTER} in 60 s: {api("/api/sessions")}'
+        time.sleep(0.5)
+    kernels = [p.cmdline() for p in server.children(recursive=True) if 'ipykernel_launcher' in p.cmdline()]
+    assert len(kernels) == 1 and is_venv_python(kernels[0][0]), kernels
