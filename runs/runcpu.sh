@@ -34,4 +34,4 @@ print(f"  model:      {run} ({len(steps)} steps, {sum(r['tokens_per_sec'] for r 
 print(f"  train loss: {steps[0]['loss']:.3f} -> {steps[-1]['smooth_loss']:.3f}")
 print(f"  val bpb:    " + ' -> '.join(f"{r['val_bpb']:.3f} (step {r['step']})" for r in bpb))
 PY
-echo "  next: open nbs/ in JupyterLab with .venv, or run the tests: bash runs/test.sh"
+echo "  next: read and run the chapters in JupyterLab (.venv/bin/jupyter lab nbs/), or run the tests: bash runs/test.sh"

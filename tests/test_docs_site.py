@@ -1,16 +1,37 @@
-"The docs site, rendered without Quarto, checked in headless Chromium: every chapter loads cleanly with its title and figures."
-import functools, http.server, shutil, sys, threading
+"""The docs site, rendered without Quarto, checked in headless Chromium: every chapter loads cleanly with its title and
+figures, code scrolls instead of being cut off, and the sidebar numbers, table of contents, pager and search work."""
+import functools, http.server, re, shutil, sys, threading
 from pathlib import Path
 
 import nbformat, pytest, yaml
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'tools'))
 from render_docs import render_site  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
+DESKTOP, NARROW = (1400, 1000), (800, 1000)
+# The course's numbers for a few chapters; the index page has none.
+CHAPTER_NUMBERS = {'index.ipynb': '', '00_common.ipynb': '0', '00a_corpora.ipynb': '0a', '04a_dataloader.ipynb': '4a',
+                   '05b_pretrain.ipynb': '5b'}
+
+# A `pre` is cut off when its text is wider than its box and it neither scrolls nor wraps, or when an ancestor hides
+# what sticks out or is itself wider than its box (then the reader scrolls the whole page, or the code is clipped).
+CLIPPED_CODE = """
+const cutOff = pre => {
+  const style = getComputedStyle(pre);
+  const fits = pre.scrollWidth <= pre.clientWidth || ['auto', 'scroll'].includes(style.overflowX)
+    || !['pre', 'nowrap'].includes(style.whiteSpace);
+  let clipped = false;
+  for (let box = pre.parentElement; box; box = box.parentElement)
+    clipped ||= ['hidden', 'clip'].includes(getComputedStyle(box).overflowX) || box.scrollWidth > box.clientWidth + 1;
+  return !fits || clipped;
+};
+return [...document.querySelectorAll('pre')].filter(cutOff).map(pre => pre.textContent.slice(0, 60));
+"""
 
 
 @pytest.fixture(scope='module')
@@ -34,6 +55,7 @@ def browser():
         options.add_argument(flag)
     options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_window_size(*DESKTOP)
     yield driver
     driver.quit()
 
@@ -63,3 +85,67 @@ def test_every_chapter_page(site, browser):
         assert not errors, (name, errors)
         links = browser.execute_script("return [...document.querySelectorAll('nav a')].map(a => a.href)")
         assert {p.name for p in pages} <= {l.rsplit('/', 1)[-1] for l in links}, name
+
+
+def test_code_blocks_scroll_instead_of_being_cut_off(site, browser):
+    url, pages = site
+    for size in (NARROW, DESKTOP):
+        browser.set_window_size(*size)
+        for page in pages:
+            browser.get(f'{url}/{page.name}')
+            assert browser.find_elements('css selector', 'pre'), page.name
+            assert not browser.execute_script(CLIPPED_CODE), (size, page.name, browser.execute_script(CLIPPED_CODE))
+
+
+def test_sidebar_shows_the_course_numbers(site, browser):
+    url, pages = site
+    browser.get(f'{url}/{pages[-1].name}')
+    sidebar = browser.execute_script("""return Object.fromEntries([...document.querySelectorAll('nav.sidebar ol a')]
+        .map(a => [a.getAttribute('href'), [a.innerText, getComputedStyle(a.closest('li')).listStyleType]]))""")
+    for page, (name, title, _) in zip(pages, chapters()):
+        text, list_style = sidebar[page.name]
+        assert list_style == 'none', (name, 'the browser numbers the list too')
+        if name in CHAPTER_NUMBERS: assert text == f'{CHAPTER_NUMBERS[name]} {title}'.strip(), (name, text)
+
+
+def test_table_of_contents_links_to_every_section(site, browser):
+    url, pages = site
+    page = pages[-1]
+    browser.get(f'{url}/{page.name}')
+    headings = browser.execute_script("return [...document.querySelectorAll('main h2[id], main h3[id]')].map(h => h.id)")
+    links = browser.find_elements('css selector', 'nav.toc a')
+    assert len(headings) >= 2 and [l.get_attribute('hash') for l in links] == [f'#{h}' for h in headings], page.name
+    for link, heading in zip(links, headings):
+        link.click()
+        top = browser.execute_script("return document.getElementById(arguments[0]).getBoundingClientRect().top", heading)
+        assert browser.execute_script("return location.hash") == f'#{heading}', heading
+        assert -1 <= top < DESKTOP[1] / 2, (heading, 'not scrolled into view', top)
+
+
+def test_previous_and_next_follow_the_sidebar(site, browser):
+    url, pages = site
+    names = [p.name for p in pages]
+    for i, name in enumerate(names):
+        browser.get(f'{url}/{name}')
+        for rel, neighbour in (('prev', i - 1), ('next', i + 1)):
+            links = [a.get_attribute('href').rsplit('/', 1)[-1]
+                     for a in browser.find_elements('css selector', f'main a[rel={rel}]')]
+            assert links == ([names[neighbour]] if 0 <= neighbour < len(names) else []), (name, rel, links)
+
+
+def test_search_finds_a_word_from_a_later_chapter(site, browser):
+    url, pages = site
+    words = []
+    for page in pages:
+        browser.get(f'{url}/{page.name}')
+        words.append(browser.find_element('css selector', 'main').text.lower())
+    last_only = sorted(w for w in set(re.findall('[a-z]{6,}', words[-1])) if not any(w in text for text in words[:-1]))
+    assert last_only, 'the last chapter has no word of its own to search for'
+    browser.get(f'{url}/{pages[0].name}')
+    browser.find_element('id', 'search').send_keys(last_only[0])
+    results = WebDriverWait(browser, 5).until(lambda b: b.find_elements('css selector', '#search-results a'),
+                                              f'searching for {last_only[0]!r} on {pages[0].name} found nothing')
+    hits = [r for r in results if r.get_attribute('href').rsplit('/', 1)[-1].split('#')[0] == pages[-1].name]
+    assert hits, (last_only[0], [r.get_attribute('href') for r in results])
+    hits[0].click()
+    assert browser.current_url.rsplit('/', 1)[-1].startswith(pages[-1].name), browser.current_url

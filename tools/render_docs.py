@@ -2,11 +2,14 @@
 
 nbdev prepares the notebooks exactly as it does for Quarto (`proc_nbs`: front matter, API docs from docstrings,
 hidden cells dropped) and orders the chapters as Quarto's sidebar does (`sidebar.yml`); nbconvert then turns each
-processed notebook into a page. With Quarto installed, `nbdev-docs` builds the full site from the same inputs.
+processed notebook into a page. Each page gets the course's chapter numbers in the sidebar, a search box over all
+pages (an index in `search.js`, searched in the browser), a table of contents and links to the previous and next
+chapter; nothing is fetched from the network. With Quarto installed, `nbdev-docs` builds the full site from the same
+inputs.
 
 Usage: python tools/render_docs.py [--out _site]
 """
-import argparse, html, re, shutil
+import argparse, html, json, re, shutil
 from pathlib import Path
 
 import nbformat, yaml
@@ -23,6 +26,10 @@ DISPLAY_MATH = re.compile(r'\$\$(.+?)\$\$', re.S)
 INLINE_MATH = re.compile(r'(?<![\\$\w])\$([^\s$](?:[^$\n]*?[^\s$])?)\$(?![\w$])')
 PANDOC_ATTRIBUTES = re.compile(r'(\]\([^)]*\))\{[^}]*\}')
 DIRECTIVE = re.compile(r'^#\|\s*([\w-]+)\s*:?\s*(.*)$')
+CHAPTER_NUMBER = re.compile(r'(\d+)([a-z]?)_')
+HEADING = re.compile(r'<h(?P<level>[23]) id="(?P<id>[^"]*)">(?P<inner>.*?)</h(?P=level)>', re.S)
+ANCHOR_LINK = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.S)
+TAG = re.compile(r'<[^>]+>')
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -30,25 +37,74 @@ PAGE = """<!doctype html>
 <title>{title} – {site}</title>
 <link rel="icon" href="data:,">
 <style>{css}</style></head>
-<body><nav class="sidebar"><a class="site" href="index.html">{site}</a><ol>{nav}</ol></nav>
+<body><nav class="sidebar"><a class="site" href="index.html">{site}</a>
+<input type="search" id="search" placeholder="Search" aria-label="Search all chapters" autocomplete="off">
+<ul id="search-results"></ul><ol>{nav}</ol></nav>
 <main><header><h1 class="title">{title}</h1><p class="description">{description}</p></header>
-{body}</main></body></html>
+{toc}<article>{body}</article><nav class="pager">{pager}</nav></main>
+<script src="search.js"></script><script>{script}</script></body></html>
+"""
+
+# Shows the pages containing every word typed, each linked to the first section that has the first word.
+SEARCH_SCRIPT = """
+const box = document.getElementById('search'), results = document.getElementById('search-results');
+function matches(query) {
+  const words = query.toLowerCase().split(/\\s+/).filter(Boolean);
+  if (!words.length) return [];
+  return SEARCH_INDEX.filter(page => words.every(word => page.sections.some(s => s.text.includes(word))))
+    .map(page => [page, page.sections.find(s => s.text.includes(words[0]))]);
+}
+box.addEventListener('input', () => {
+  const found = matches(box.value).map(([page, section]) => {
+    const item = document.createElement('li'), link = item.appendChild(document.createElement('a'));
+    link.href = page.href + (section.id ? '#' + encodeURIComponent(section.id) : '');
+    link.textContent = page.label + (section.heading ? ' › ' + section.heading : '');
+    return item;
+  });
+  if (box.value.trim() && !found.length)
+    found.push(Object.assign(document.createElement('li'), {textContent: 'No matches'}));
+  results.replaceChildren(...found);
+});
 """
 
 CSS = """
 body { margin: 0; display: flex; font: 16px/1.6 system-ui, sans-serif; color: #222; }
-nav.sidebar { width: 16rem; flex: none; padding: 1.5rem 1rem; background: #f5f6f8; min-height: 100vh; box-sizing: border-box; }
-nav.sidebar .site { font-weight: 700; font-size: 1.2rem; color: #2c3e50; text-decoration: none; }
-nav.sidebar ol { padding-left: 1.2rem; } nav.sidebar li { margin: .3rem 0; }
+nav.sidebar { width: 16rem; flex: none; padding: 1.5rem 1rem; background: #f5f6f8; box-sizing: border-box;
+              position: sticky; top: 0; height: 100vh; overflow-y: auto; }
+nav a { text-decoration: none; } nav a:hover { text-decoration: underline; }
+nav.sidebar .site { font-weight: 700; font-size: 1.2rem; color: #2c3e50; }
+nav.sidebar input { display: block; width: 100%; box-sizing: border-box; margin: .8rem 0 .4rem; padding: .3rem .5rem; font: inherit; }
+#search-results { list-style: none; padding-left: 0; font-size: .9rem; }
+nav.sidebar ol { list-style: none; padding-left: 0; } nav.sidebar li { margin: .3rem 0; }
+nav.sidebar .number { display: inline-block; min-width: 1.8rem; color: #666; }
 nav.sidebar a.current { font-weight: 700; }
-main { max-width: 56rem; padding: 1.5rem 2.5rem; overflow-x: auto; }
+/* min-width: 0 lets main shrink below its widest code line, so each pre scrolls instead of the page */
+main { flex: 1; min-width: 0; max-width: 56rem; padding: 1.5rem 2.5rem; }
 header .description { color: #555; font-size: 1.1rem; }
+.anchor-link { visibility: hidden; margin-left: .3rem; text-decoration: none; }
+:hover > .anchor-link { visibility: visible; }
+nav.toc { font-size: .9rem; border-left: 3px solid #d0d7de; padding-left: 1rem; }
+nav.toc p { font-weight: 700; margin: 0; } nav.toc ul { list-style: none; padding-left: 0; margin: .3rem 0; }
+nav.toc li.h3 { padding-left: 1rem; }
+nav.pager { display: flex; justify-content: space-between; gap: 1rem; margin-top: 3rem; padding-top: 1rem; border-top: 1px solid #d0d7de; }
+nav.pager .next { margin-left: auto; }
+@media (min-width: 80rem) {
+  main { max-width: 74rem; display: grid; grid-template-columns: minmax(0, 1fr) 14rem; column-gap: 2.5rem; align-content: start; }
+  main > * { grid-column: 1; }
+  nav.toc { grid-column: 2; grid-row: 1 / span 3; align-self: start; position: sticky; top: 1.5rem; max-height: calc(100vh - 3rem); overflow-y: auto; }
+}
+@media (max-width: 48rem) {
+  body { display: block; } nav.sidebar { width: auto; height: auto; position: static; } main { padding: 1rem; }
+}
 pre, code { font: 14px/1.45 ui-monospace, monospace; }
-.jp-InputArea pre { background: #f7f7f9; padding: .6rem .8rem; border-radius: 4px; overflow-x: auto; }
-.jp-OutputArea pre { padding: .3rem .8rem; border-left: 3px solid #d0d7de; overflow-x: auto; }
-table { border-collapse: collapse; margin: .8rem 0; } th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; }
+pre { overflow-x: auto; }
+.input_area pre { background: #f7f7f9; padding: .6rem .8rem; border-radius: 4px; }
+.output_area pre { padding: .3rem .8rem; border-left: 3px solid #d0d7de; }
+table { border-collapse: collapse; margin: .8rem 0; display: block; max-width: 100%; width: max-content; overflow-x: auto; }
+th, td { border: 1px solid #d0d7de; padding: .25rem .6rem; }
+math[display=block] { overflow-x: auto; }
 img { max-width: 100%; }
-.jp-Cell { margin: .8rem 0; }
+.cell { margin: .8rem 0; }
 """
 
 
@@ -95,8 +151,48 @@ def output_name(notebook: Path, meta: dict) -> str:
     return meta.get('output-file') or notebook.with_suffix('.html').name
 
 
+def chapter_number(notebook: str) -> str:
+    "The course's number for a chapter, from its file name: `05b_pretrain.ipynb` -> '5b', `index.ipynb` -> ''."
+    match = CHAPTER_NUMBER.match(notebook)
+    return f'{int(match[1])}{match[2]}' if match else ''
+
+
+def plain_text(fragment: str) -> str:
+    "The words of an HTML fragment, without tags and heading anchors."
+    return ' '.join(html.unescape(TAG.sub(' ', ANCHOR_LINK.sub('', fragment))).split())
+
+
+def page_sections(body: str) -> list[dict]:
+    "The page split at its h2 and h3 headings (nbconvert gives them ids); the first section is the text before them."
+    headings = list(HEADING.finditer(body))
+    ends = [h.start() for h in headings[1:]] + [len(body)]
+    intro = {'level': 0, 'id': '', 'heading': '', 'text': plain_text(body[:headings[0].start()] if headings else body)}
+    return [intro] + [{'level': int(h['level']), 'id': html.unescape(h['id']), 'heading': plain_text(h['inner']),
+                       'text': plain_text(body[h.end():end])} for h, end in zip(headings, ends)]
+
+
+def table_of_contents(sections: list[dict]) -> str:
+    items = ''.join(f'<li class="h{s["level"]}"><a href="#{html.escape(s["id"])}">{html.escape(s["heading"])}</a></li>'
+                    for s in sections if s['level'])
+    return f'<nav class="toc"><p>On this page</p><ul>{items}</ul></nav>' if items else ''
+
+
+def pager(pages: list[str], labels: list[str], i: int) -> str:
+    "Links to the chapters before and after page `i` in sidebar order."
+    links = [('prev', i - 1, '← {}'), ('next', i + 1, '{} →')]
+    return ''.join(f'<a class="{rel}" rel="{rel}" href="{pages[j]}">{text.format(html.escape(labels[j]))}</a>'
+                   for rel, j, text in links if 0 <= j < len(pages))
+
+
+def search_entry(page: str, label: str, description: str, sections: list[dict]) -> dict:
+    "One page in `search.js`: each section's id, heading and lowercased words; the label and description join the first."
+    texts = [f'{label} {description} {sections[0]["text"]}'] + [f'{s["heading"]} {s["text"]}' for s in sections[1:]]
+    return {'href': page, 'label': label,
+            'sections': [{'id': s['id'], 'heading': s['heading'], 'text': t.lower()} for s, t in zip(sections, texts)]}
+
+
 def render_site(out: Path) -> list[Path]:
-    "Render every chapter to `out` in sidebar order; returns the pages written."
+    "Render every chapter to `out` in sidebar order, with the search index `search.js`; returns the pages written."
     cfg = get_config()
     refresh_quarto_yml()
     nbdev_sidebar.__wrapped__(force=True)
@@ -106,20 +202,31 @@ def render_site(out: Path) -> list[Path]:
     metas = [front_matter(nb) for _, nb in chapters]
     pages = [output_name(Path(name), meta) for (name, _), meta in zip(chapters, metas)]
     links = dict(zip(order, pages))
+    numbers = [chapter_number(Path(name).name) for name in order]
+    titles = [meta.get('title', name) for name, meta in zip(order, metas)]
+    labels = [f'{number} {title}'.strip() for number, title in zip(numbers, titles)]
+    entries = [(f'<span class="number">{number}</span> ' if number else '') + html.escape(title)
+               for number, title in zip(numbers, titles)]
 
     config = Config({'TagRemovePreprocessor': {'enabled': True, 'remove_input_tags': {'remove_input'}}})
     exporter = HTMLExporter(config=config, template_name='basic', exclude_input_prompt=True, exclude_output_prompt=True)
     css = CSS + HtmlFormatter().get_style_defs('.highlight')
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    for (name, nb), meta, page in zip(chapters, metas, pages):
+    search_index = []
+    for i, ((_, nb), meta, page) in enumerate(zip(chapters, metas, pages)):
         body, _ = exporter.from_notebook_node(prepare_cells(nb))
         for source, target in links.items(): body = body.replace(f'href="{source}', f'href="{target}')
-        nav = ''.join(f'<li><a href="{p}"{" class=current" if p == page else ""}>{html.escape(m.get("title", n))}</a></li>'
-                      for n, m, p in zip(order, metas, pages))
-        title = meta.get('title', name)
-        (out/page).write_text(PAGE.format(title=html.escape(title), site=html.escape(cfg.title), css=css, nav=nav,
-                                          description=html.escape(meta.get('description', '')), body=body), encoding='utf-8')
+        nav = ''.join(f'<li><a href="{p}"{" class=current" if p == page else ""}>{entry}</a></li>'
+                      for entry, p in zip(entries, pages))
+        description = meta.get('description', '')
+        sections = page_sections(body)
+        search_index.append(search_entry(page, labels[i], description, sections))
+        (out/page).write_text(PAGE.format(title=html.escape(titles[i]), site=html.escape(cfg.title), css=css, nav=nav,
+                                          description=html.escape(description), toc=table_of_contents(sections),
+                                          body=body, pager=pager(pages, labels, i), script=SEARCH_SCRIPT),
+                              encoding='utf-8')
+    (out/'search.js').write_text(f'const SEARCH_INDEX = {json.dumps(search_index, ensure_ascii=False)};\n', encoding='utf-8')
     return [out/p for p in pages]
 
 
