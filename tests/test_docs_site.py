@@ -10,7 +10,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'tools'))
-from render_docs import render_site  # noqa: E402
+from render_docs import prepare_cells, render_site  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
 DESKTOP, NARROW = (1400, 1000), (800, 1000)
@@ -149,3 +149,12 @@ def test_search_finds_a_word_from_a_later_chapter(site, browser):
     assert hits, (last_only[0], [r.get_attribute('href') for r in results])
     hits[0].click()
     assert browser.current_url.rsplit('/', 1)[-1].startswith(pages[-1].name), browser.current_url
+
+
+def test_stateless_widgets_are_left_out():
+    "A tqdm bar saved from a notebook run is a widget without state: its text fallback is its first frame, not the run."
+    bar = nbformat.v4.new_output('display_data', data={'application/vnd.jupyter.widget-view+json': {'model_id': 'x'},
+                                                         'text/plain': "['training d2:   0%|   | 0/60']"})
+    log = nbformat.v4.new_output('stream', name='stdout', text='step 60 | val bpb 2.9\n')
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('train()', outputs=[bar, log])])
+    assert prepare_cells(nb).cells[0].outputs == [log]

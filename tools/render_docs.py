@@ -25,6 +25,7 @@ CODE_SPANS = re.compile(r'(```.*?```|`[^`\n]*`)', re.S)
 DISPLAY_MATH = re.compile(r'\$\$(.+?)\$\$', re.S)
 INLINE_MATH = re.compile(r'(?<![\\$\w])\$([^\s$](?:[^$\n]*?[^\s$])?)\$(?![\w$])')
 PANDOC_ATTRIBUTES = re.compile(r'(\]\([^)]*\))\{[^}]*\}')
+WIDGET_VIEW = 'application/vnd.jupyter.widget-view+json'
 DIRECTIVE = re.compile(r'^#\|\s*([\w-]+)\s*:?\s*(.*)$')
 CHAPTER_NUMBER = re.compile(r'(\d+)([a-z]?)_')
 HEADING = re.compile(r'<h(?P<level>[23]) id="(?P<id>[^"]*)">(?P<inner>.*?)</h(?P=level)>', re.S)
@@ -139,7 +140,9 @@ def prepare_cells(nb):
             if options.get('echo') == 'false' or not cell.source:
                 cell.metadata.setdefault('tags', []).append('remove_input')
             if options.get('output') == 'false': cell.outputs = []
-            for output in cell.get('outputs', []):
+            # a live widget (a tqdm bar) has no saved state to show on a static page; its text fallback is its first frame
+            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get('data', {})]
+            for output in cell.outputs:
                 if 'text/markdown' in output.get('data', {}):
                     output.data['text/markdown'] = PANDOC_ATTRIBUTES.sub(r'\1', output.data['text/markdown'])
         cells.append(cell)
