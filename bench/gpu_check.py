@@ -1,0 +1,223 @@
+"""What a session with a CUDA GPU runs first: five checks of the GPU path, one line each, in under 10 minutes on one H100.
+
+1. env: the environment report (printed above the lines) and one line: GPU, torch, CUDA, NCCL, compute dtype.
+2. bf16: at depth 4, after a few float32 training steps, the loss and gradients of one batch in bfloat16 agree with float32.
+3. train: `nanochat_lit_train --compile` at depth 12: tokens/s, per-device MFU and peak memory beside the plan's estimate.
+4. resume: a run saved half-way and resumed with `--resume-step` gives the same losses as the uninterrupted run.
+5. torchrun: `torchrun --nproc_per_node=1` (NCCL) gives the same losses as a plain process.
+
+Everything happens in a temporary base directory, with no network: the tokenizer and the dataset are made from the Python
+standard library's source files. The script exits 0 when every line says ok, 1 when one says FAIL (the run folder, with
+each command's output in logs/, is then kept and named), and 2 on a machine without CUDA.
+
+    .venv/bin/python bench/gpu_check.py                      # on a CUDA machine
+    .venv/bin/python bench/gpu_check.py --depth 20 --steps 60
+    .venv/bin/python bench/gpu_check.py --cpu                # development: every check at toy size on the CPU, no compile
+"""
+import json, math, os, re, shutil, statistics, subprocess, sys, sysconfig, tempfile, time
+from contextlib import redirect_stdout
+from io import StringIO
+from pathlib import Path
+
+import torch, torch.nn.functional as F
+
+from nanochat_lit.common import env_report, format_report, run_cli, seed_everything
+from nanochat_lit.dataloader import DataLoader
+from nanochat_lit.dataset import prepare_dataset
+from nanochat_lit.gpt import build_model, config_from_depth, derive_hyperparameters
+from nanochat_lit.optim import setup_optimizers
+from nanochat_lit.tokenizer import Tokenizer, train_tokenizer
+
+NEEDS_GPU = ("gpu_check: needs a CUDA GPU (torch.cuda.is_available() is False); run it on a machine with an NVIDIA GPU, "
+             "or pass --cpu for the toy-size development run")
+TIME_LIMIT_S = 600
+
+# bf16 keeps 8 significant bits (relative rounding 2^-9 = 0.2% per value). Activations run in bf16 but the logits and the
+# cross-entropy in float32, and the loss averages B*T tokens, so it lands within ~0.1-0.5% of float32's; a wrong cast, an
+# overflow or a broken kernel moves it by far more than 1%, or to NaN. Gradients get the same rounding: direction within 0.99.
+BF16_LOSS_RTOL, BF16_GRAD_COSINE = 1e-2, 0.99
+# The same run repeated: on a CPU bit for bit. On a GPU some kernels (attention's backward pass among them) sum with atomic
+# adds in a varying order, ~1e-6 relative per step, which a few steps of training grow to ~1e-5..1e-4; a resume or launcher
+# that restores or shares the wrong state (optimizer moments, data position, schedule, RNG, gradient averaging) moves the
+# loss by 1e-2 or more.
+REPEAT_LOSS_RTOL = 1e-3
+# nanochat reaches ~40-50% MFU at this shape on an H100; under 10% something is broken (no compile, float32, a starved loader).
+MIN_MFU = 0.10
+# The plan's memory figure is what people size device_batch_size by: a run that needs more than 1.2x of it ends in OOM.
+MEMORY_ESTIMATE_SLACK = 1.2
+
+SIZES = {  # text, the speed run of check 3 (depth, steps, ...), and the small runs of checks 2, 4 and 5 (small_*)
+    'cuda': dict(vocab_size=32768, text_chars=20_000_000, depth=12, steps=40, max_seq_len=2048, device_batch_size=32,
+                 small_depth=4, small_seq_len=1024, small_batch_size=8, small_steps=16, compile=True),
+    'cpu': dict(vocab_size=1024, text_chars=1_000_000, depth=2, steps=6, max_seq_len=128, device_batch_size=4,
+                small_depth=4, small_seq_len=128, small_batch_size=4, small_steps=6, compile=False),
+}
+
+def python_source_text(path:Path, max_chars:int) -> int:
+    "Write the standard library's .py files as JSON lines of {'text': ...} until `max_chars`: text every machine has offline."
+    stdlib, total = Path(sysconfig.get_paths()['stdlib']), 0
+    with path.open('w') as f:
+        for file in sorted(stdlib.rglob('*.py')):
+            if 'site-packages' in file.parts or total >= max_chars: continue
+            text = file.read_text('utf-8', errors='replace')
+            f.write(json.dumps({'text': text}) + '\n')
+            total += len(text)
+    return total
+
+def make_tokenizer_and_dataset(base:Path, size:dict) -> str:
+    "A tokenizer and a dataset in `base`, both from Python source."
+    (base/'text').mkdir(parents=True)
+    chars = python_source_text(base/'text'/'stdlib.jsonl', size['text_chars'])
+    with redirect_stdout(StringIO()):
+        train_tokenizer(vocab_size=size['vocab_size'], max_chars=size['text_chars'], text_dir=str(base/'text'), output=str(base/'tokenizer'))
+        prepare_dataset(text_dir=str(base/'text'), output=str(base/'data'))
+    return (f"set-up: {size['vocab_size']:,}-token tokenizer and dataset from {chars / 1e6:.1f}M characters of Python "
+            f"standard library source, no network")
+
+def check_env(device:str) -> str:
+    info = env_report()
+    print(format_report(info, 'nanochat_lit environment'), end='\n\n', flush=True)
+    if device == 'cpu': return f"env: cpu, torch {torch.__version__}, compute dtype {info['compute dtype']}"
+    nccl = '.'.join(map(str, torch.cuda.nccl.version()))
+    text = (f"env: {info['device name']} (capability {info['compute capability']}), torch {torch.__version__}, "
+            f"CUDA {torch.version.cuda}, NCCL {nccl}, compute dtype {info['compute dtype']}")
+    if info['compute dtype'] != 'bfloat16':
+        raise AssertionError(f"{text}: expected bfloat16 on a GPU of capability 8.0 or newer; the bf16 and MFU checks do not apply (is NANOCHAT_LIT_DTYPE set?)")
+    return text
+
+def check_bf16(base:Path, device:str, size:dict, warmup_steps:int=10) -> str:
+    tokenizer = Tokenizer.load(base/'tokenizer')
+    config = config_from_depth(size['small_depth'], tokenizer.vocab_size, sequence_len=size['small_seq_len'])
+    seed_everything(42)
+    model = build_model(config, device)
+    model.activation_dtype = torch.float32  # train a little first, so that no layer is still at its zero initialisation
+    optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings())
+    batches = DataLoader(tokenizer, 'train', size['small_batch_size'], size['small_seq_len'], base/'data', device)
+    for _ in range(warmup_steps):
+        model(*next(batches)).backward()
+        optimizer.step()
+        model.zero_grad(set_to_none=True)
+    inputs, targets = next(batches)
+    loss, grad = {}, {}
+    for dtype in (torch.float32, torch.bfloat16):
+        model.activation_dtype = dtype
+        value = model(inputs, targets)
+        value.backward()
+        loss[dtype], grad[dtype] = value.item(), torch.cat([p.grad.flatten() for p in model.parameters()])
+        model.zero_grad(set_to_none=True)
+    relative = abs(loss[torch.bfloat16] - loss[torch.float32]) / loss[torch.float32]
+    cosine = F.cosine_similarity(grad[torch.float32].double(), grad[torch.bfloat16].double(), dim=0).item()
+    text = (f"bf16 vs float32 at d{size['small_depth']}: loss {loss[torch.bfloat16]:.4f} vs {loss[torch.float32]:.4f} "
+            f"(relative diff {relative:.1e}, tol {BF16_LOSS_RTOL:g}), gradient cosine {cosine:.4f} (min {BF16_GRAD_COSINE})")
+    if not (relative <= BF16_LOSS_RTOL and cosine >= BF16_GRAD_COSINE): raise AssertionError(text)  # NaN fails too
+    return text
+
+FAILURE_LINE = re.compile(r'^(error: |[\w.]*(Error|Exception): \S)')  # our one-line errors, or an exception's last line
+
+def train(base:Path, name:str, args:list, torchrun:bool=False) -> str:
+    "Run nanochat_lit_train (or `torchrun --nproc_per_node=1` on its module) in `base`; its output goes to logs/<name>.txt."
+    command = ([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=1', '-m', 'nanochat_lit.train'] if torchrun
+               else [str(Path(sys.executable).with_name('nanochat_lit_train'))])
+    env = {**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(base), 'NCCL_DEBUG': 'INFO'}
+    run = subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=TIME_LIMIT_S)
+    log = base/'logs'/f'{name}.txt'
+    log.parent.mkdir(exist_ok=True)
+    log.write_text(f"$ {' '.join(command + args)}\n{run.stdout}\n--- stderr\n{run.stderr}")
+    if run.returncode:
+        lines = [l.strip() for l in run.stderr.splitlines() if l.strip()] or ['(no output)']
+        reason = next((l for l in reversed(lines) if FAILURE_LINE.match(l)), lines[-1])
+        raise AssertionError(f"{name}: exit status {run.returncode}: {reason} (full output: {log})")
+    return run.stdout + run.stderr
+
+def losses(base:Path, tag:str) -> dict:
+    lines = (base/'checkpoints'/tag/'metrics.jsonl').read_text().splitlines()
+    return {r['step']: r for r in map(json.loads, lines) if 'loss' in r}
+
+def run_args(base:Path, device:str, tag:str, depth:int, seq_len:int, batch_size:int, steps:int, save_every:int=0) -> list:
+    "Flags of a run with one micro-batch per step, evaluation and samples only at the end (one batch of validation)."
+    return ['--device', device, '--depth', str(depth), '--max-seq-len', str(seq_len), '--device-batch-size', str(batch_size),
+            '--total-batch-size', str(batch_size * seq_len), '--num-iterations', str(steps), '--eval-every', '0',
+            '--eval-tokens', str(batch_size * seq_len), '--sample-every', '0', '--save-every', str(save_every),
+            '--model-tag', tag, '--data-dir', str(base/'data'), '--tokenizer-dir', str(base/'tokenizer')]
+
+def check_train(base:Path, device:str, size:dict) -> str:
+    args = run_args(base, device, 'speed', size['depth'], size['max_seq_len'], size['device_batch_size'], size['steps'])
+    output = train(base, f"train-d{size['depth']}", args + ['--compile'] * size['compile'])  # a flag today; `--compile` also suits --compile/--no-compile
+    estimate = re.search(r'memory per device\s+~([\d.]+) GiB', output)
+    if estimate is None: raise AssertionError("train: the plan printed no 'memory per device  ~X GiB (estimate)' line")
+    records = list(losses(base, 'speed').values())
+    timed = records[len(records) // 4:]  # the first quarter holds compilation and warm-up
+    tokens_per_sec = statistics.median(r['tokens_per_sec'] for r in timed)
+    mfu = None if timed[0]['mfu'] is None else statistics.median(r['mfu'] for r in timed)  # None: no known peak FLOP/s (a CPU)
+    peak, planned = max(r['peak_memory_gib'] for r in records), float(estimate[1])
+    text = (f"train d{size['depth']}{' compiled' * size['compile']}, {len(timed)} of {len(records)} steps timed: "
+            f"{tokens_per_sec:,.0f} tokens/s, MFU {'n/a' if mfu is None else f'{mfu:.1%}'} per device, "
+            f"peak memory {peak:.2f} GiB vs plan ~{planned:.1f} GiB, loss {records[0]['loss']:.3f} -> {records[-1]['loss']:.3f}")
+    problems = {'a loss is not finite': not all(math.isfinite(r['loss']) for r in records),
+                'the loss did not fall': not records[-1]['loss'] < records[0]['loss'],
+                f'MFU under {MIN_MFU:.0%}': device == 'cuda' and mfu is not None and mfu < MIN_MFU,
+                f'peak memory over {MEMORY_ESTIMATE_SLACK}x the plan': device == 'cuda' and peak > MEMORY_ESTIMATE_SLACK * planned}
+    problems = [problem for problem, found in problems.items() if found]
+    if problems: raise AssertionError(f"{text}: {'; '.join(problems)}")
+    return text
+
+def compare_losses(what:str, expected:dict, got:dict, steps:range) -> str:
+    if sorted(got) != list(steps) or any(s not in expected for s in steps):
+        raise AssertionError(f"{what}: steps {sorted(got)} logged, {steps.start}..{steps.stop - 1} expected")
+    diff = max(abs(got[s]['loss'] - expected[s]['loss']) / abs(expected[s]['loss']) for s in steps)
+    text = (f"{what}: losses of steps {steps.start}..{steps.stop - 1} agree to max relative diff {diff:.1e} (tol {REPEAT_LOSS_RTOL:g}), "
+            f"step {steps.stop - 1}: {got[steps.stop - 1]['loss']:.4f} vs {expected[steps.stop - 1]['loss']:.4f}")
+    if not diff <= REPEAT_LOSS_RTOL: raise AssertionError(text)
+    return text
+
+def small_run_args(base:Path, device:str, size:dict, tag:str, save_every:int=0) -> list:
+    return run_args(base, device, tag, size['small_depth'], size['small_seq_len'], size['small_batch_size'], size['small_steps'], save_every)
+
+def check_resume(base:Path, device:str, size:dict) -> str:
+    n, half = size['small_steps'], size['small_steps'] // 2
+    args = small_run_args(base, device, size, 'resume', save_every=half)
+    train(base, 'resume-whole', args)
+    whole = losses(base, 'resume')
+    train(base, 'resume-from-half', args + ['--resume-step', str(half)])  # drops metrics after `half`, then logs half+1..n
+    resumed = {s: r for s, r in losses(base, 'resume').items() if s > half}
+    return compare_losses(f"resume from step {half} of {n} (eager)", whole, resumed, range(half + 1, n + 1))
+
+def check_torchrun(base:Path, device:str, size:dict) -> str:
+    train(base, 'plain', small_run_args(base, device, size, 'plain'))
+    output = train(base, 'torchrun', small_run_args(base, device, size, 'torchrun'), torchrun=True)
+    backend = 'nccl' if device == 'cuda' else 'gloo'
+    if device == 'cuda' and 'NCCL INFO' not in output:
+        raise AssertionError(f"torchrun: no 'NCCL INFO' line in its output (NCCL_DEBUG=INFO): the process group did not use NCCL")
+    return compare_losses(f"torchrun --nproc_per_node=1 ({backend}) vs plain process", losses(base, 'plain'), losses(base, 'torchrun'),
+                          range(1, size['small_steps'] + 1))
+
+def report(check, *args) -> bool:
+    "Run one check and print its line; an exception is a FAIL whose line gives the reason."
+    start = time.perf_counter()
+    try: ok, text = True, check(*args)
+    except Exception as e: ok, text = False, str(e) if isinstance(e, AssertionError) else f"{check.__name__}: {type(e).__name__}: {e}"
+    print(f"{'ok' if ok else 'FAIL':<5} {' '.join(text.split())} [{time.perf_counter() - start:.0f} s]", flush=True)
+    return ok
+
+def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU, without torch.compile
+              depth:int=None, # depth of the speed run (default 12; 2 with --cpu)
+              steps:int=None, # optimizer steps of the speed run (default 40; 6 with --cpu)
+             ):
+    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, exact resume, torchrun with NCCL."
+    if not cpu and not torch.cuda.is_available():
+        print(NEEDS_GPU, file=sys.stderr)
+        sys.exit(2)
+    device = 'cpu' if cpu else 'cuda'
+    size = {**SIZES[device], **{k: v for k, v in dict(depth=depth, steps=steps).items() if v is not None}}
+    start, base = time.perf_counter(), Path(tempfile.mkdtemp(prefix='gpu_check_'))
+    os.environ['NANOCHAT_LIT_BASE_DIR'] = str(base)
+    results = [report(check_env, device), report(make_tokenizer_and_dataset, base, size), report(check_bf16, base, device, size),
+               report(check_train, base, device, size), report(check_resume, base, device, size), report(check_torchrun, base, device, size)]
+    elapsed = time.perf_counter() - start
+    results.append(elapsed <= TIME_LIMIT_S)
+    print(f"{'ok' if results[-1] else 'FAIL':<5} total time {elapsed:.0f} s (limit {TIME_LIMIT_S} s)")
+    if all(results): shutil.rmtree(base)
+    else: print(f"kept {base} for a look: the runs' output is in {base/'logs'}")
+    sys.exit(0 if all(results) else 1)
+
+if __name__ == '__main__': run_cli(gpu_check)
