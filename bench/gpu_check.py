@@ -140,9 +140,14 @@ def run_args(base:Path, device:str, tag:str, depth:int, seq_len:int, batch_size:
             '--eval-tokens', str(batch_size * seq_len), '--sample-every', '0', '--save-every', str(save_every),
             '--model-tag', tag, '--data-dir', str(base/'data'), '--tokenizer-dir', str(base/'tokenizer')]
 
+def small_run_args(base:Path, device:str, size:dict, tag:str, save_every:int=0) -> list:
+    "A short eager run: compiling each of the four small runs would cost minutes and test nothing the speed run does not."
+    return run_args(base, device, tag, size['small_depth'], size['small_seq_len'], size['small_batch_size'], size['small_steps'],
+                    save_every) + ['--no-compile']
+
 def check_train(base:Path, device:str, size:dict) -> str:
     args = run_args(base, device, 'speed', size['depth'], size['max_seq_len'], size['device_batch_size'], size['steps'])
-    output = train(base, f"train-d{size['depth']}", args + ['--compile'] * size['compile'])  # a flag today; `--compile` also suits --compile/--no-compile
+    output = train(base, f"train-d{size['depth']}", args + ['--compile' if size['compile'] else '--no-compile'])
     estimate = re.search(r'memory per device\s+~([\d.]+) GiB', output)
     if estimate is None: raise AssertionError("train: the plan printed no 'memory per device  ~X GiB (estimate)' line")
     records = list(losses(base, 'speed').values())
@@ -169,9 +174,6 @@ def compare_losses(what:str, expected:dict, got:dict, steps:range) -> str:
             f"step {steps.stop - 1}: {got[steps.stop - 1]['loss']:.4f} vs {expected[steps.stop - 1]['loss']:.4f}")
     if not diff <= REPEAT_LOSS_RTOL: raise AssertionError(text)
     return text
-
-def small_run_args(base:Path, device:str, size:dict, tag:str, save_every:int=0) -> list:
-    return run_args(base, device, tag, size['small_depth'], size['small_seq_len'], size['small_batch_size'], size['small_steps'], save_every)
 
 def check_resume(base:Path, device:str, size:dict) -> str:
     n, half = size['small_steps'], size['small_steps'] // 2

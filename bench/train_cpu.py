@@ -1,8 +1,9 @@
-"""Tokens/s of full training steps (forward, backward, MuonAdamW) beside the data loader's, interleaved A,B,A,B.
+"""Tokens/s of full training steps (forward, backward, MuonAdamW): eager against compiled, and beside the data loader's; interleaved A,B,A,B.
 
 CPU (always): the `cpu` preset's model (depth 4, aspect_ratio 32, head_dim 64, sequence 512, batch 8, vocab 8192), float32,
 eager, and the DataLoader on a 5M-character `en` dataset with its own 8192-token tokenizer, both made in a temporary base dir
-whose corpora/ links to your cached corpora (nothing is downloaded). Prints the ratio loader tokens/s / train tokens/s.
+whose corpora/ links to your cached corpora (nothing is downloaded). Prints the ratio loader tokens/s / train tokens/s. Then eager against `compile_for_training` (what nanochat_lit_train runs by
+default), interleaved, at the `cpu` preset's shape and at a wider one (aspect 64, vocabulary 32,768, 4,096-token batch).
 GPU (when torch.cuda.is_available()): tokens/s and MFU of full steps at depth 12 and 20 in the `h100x8` preset's shape,
 bfloat16 and torch.compile.
 
@@ -22,6 +23,7 @@ from nanochat_lit.dataset import prepare_dataset
 from nanochat_lit.gpt import build_model, config_from_depth, derive_hyperparameters
 from nanochat_lit.optim import setup_optimizers
 from nanochat_lit.tokenizer import train_tokenizer
+from nanochat_lit.train import compile_for_training
 
 SHAPE = dict(vocab_size=0, aspect_ratio=0, head_dim=0, max_seq_len=0, device_batch_size=0)  # read from a preset
 REFERENCE = ("reference: a user of the original nanochat harness reports ~3,500 tok/s on a CPU for a ~5M-parameter depth-4 model "
@@ -33,7 +35,7 @@ def training_run(depth:int, shape:dict, device, compiled:bool=False):
                                sequence_len=shape['max_seq_len'])
     model = build_model(config, device)
     optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings())
-    forward = torch.compile(model) if compiled else model
+    forward, model.compile_seconds = compile_for_training(model, (shape['device_batch_size'], shape['max_seq_len']), compiled)
     idx = torch.randint(0, shape['vocab_size'], (shape['device_batch_size'], shape['max_seq_len'] + 1), device=device)
     def step():
         forward(idx[:, :-1], idx[:, 1:]).backward()
@@ -75,6 +77,27 @@ def bench_cpu(rounds:int, steps:int, batches:int):
         print(f"loader / train: median {statistics.median(ratios):,.1f}x   rounds: {rounds_text(ratios, '{:.1f}')} "
               f"(the loader is never the bottleneck while this is >> 1)")
 
+def bench_compile(rounds:int, steps:int):
+    "Eager against compiled full training steps, interleaved, at the cpu preset's shape and a wider one."
+    cpu_shape = resolve_settings(SHAPE, preset='cpu')
+    for name, shape in (('cpu preset', cpu_shape), ('wide', {**cpu_shape, 'aspect_ratio': 64, 'vocab_size': 32768})):
+        runs = {}
+        for compiled in (False, True):
+            seed_everything(42)
+            model, step = training_run(4, shape, torch.device('cpu'), compiled)
+            for _ in range(2): step()  # the optimizer's state
+            runs[compiled] = model, step
+        tokens = shape['device_batch_size'] * shape['max_seq_len']
+        eager, compiled = [], []
+        for _ in range(rounds):  # A, B, A, B
+            eager.append(tokens_per_sec(runs[False][1], tokens, steps, torch.device('cpu')))
+            compiled.append(tokens_per_sec(runs[True][1], tokens, steps, torch.device('cpu')))
+        ratios = [c / e for c, e in zip(compiled, eager)]
+        print(f"compile, {name} (depth 4, {runs[False][0].config.model_dim} wide, vocab {shape['vocab_size']}, batch {tokens:,} tokens): "
+              f"eager median {statistics.median(eager):,.0f} tok/s, compiled {statistics.median(compiled):,.0f} tok/s "
+              f"(compiled in {runs[True][0].compile_seconds:.0f} s, not timed) | compiled / eager: median {statistics.median(ratios):.2f}x"
+              f"   rounds: {rounds_text(ratios, '{:.2f}')}")
+
 def bench_gpu(rounds:int, steps:int):
     device = autodetect_device('cuda')
     shape = resolve_settings(SHAPE, preset='h100x8')
@@ -99,8 +122,9 @@ def main(rounds:int=5, # interleaved rounds (train steps, then loader batches)
          steps:int=3, # full optimizer steps timed per round (at least 10 on a GPU)
          batches:int=60, # loader batches timed per round
         ):
-    "Training tokens/s (forward, backward, MuonAdamW) of the cpu preset's depth-4 model beside the DataLoader's; MFU at depth 12 and 20 on a GPU."
+    "Training tokens/s (forward, backward, MuonAdamW) of the cpu preset's depth-4 model beside the DataLoader's, eager vs compiled; MFU at depth 12 and 20 on a GPU."
     seed_everything(42)
     bench_cpu(rounds, steps, batches)
+    bench_compile(rounds, steps)
     if torch.cuda.is_available(): bench_gpu(rounds, steps)
     else: print("GPU: none available (torch.cuda.is_available() is False); depth 12/20 bfloat16 torch.compile MFU part skipped")

@@ -298,9 +298,9 @@ def param_groups(self:GPT) -> dict:
 
 @patch
 def parameter_counts(self:GPT) -> dict:
-    "Parameters per group, plus `scaling` (matrices + embedding + lm_head: what the data:param ratio multiplies) and `total`."
+    "Parameters per group, plus `scaling` (matrices + lm_head, the ones that cost FLOPs: what the data:param ratio multiplies) and `total`."
     counts = {name: sum(p.numel() for p in params) for name, params in self.param_groups().items()}
-    counts['scaling'] = counts['matrices'] + counts['embedding'] + counts['lm_head']
+    counts['scaling'] = counts['matrices'] + counts['lm_head']
     counts['total'] = sum(p.numel() for p in self.parameters())
     return counts
 
@@ -324,7 +324,7 @@ BATCH_SIZE_EXPONENT = 0.383   # B_opt ∝ D^0.383 (Power Lines, arXiv:2505.13738
 class Hyperparameters:
     "What the depth dial derives for training: the token budget, the batch, and the scaled learning rates and weight decay."
     num_params: int          # every parameter, value embeddings included
-    num_scaling_params: int  # matrices + embedding + lm_head: what the data:param ratio multiplies
+    num_scaling_params: int  # matrices + lm_head: what the data:param ratio multiplies
     target_tokens: int       # tokens the run will train on: num_iterations × total_batch_size
     total_batch_size: int    # tokens per optimizer step, across devices and gradient accumulation
     num_iterations: int      # optimizer steps
@@ -342,9 +342,10 @@ class Hyperparameters:
                     scalar_lr=self.scalar_lr, weight_decay=self.weight_decay)
 
 def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `config_from_depth`
-                           target_param_data_ratio:float=20.0, # training tokens per scaling parameter
+                           target_param_data_ratio:float=10.5, # training tokens per scaling parameter (10.5: nanochat's compute-optimal)
                            total_batch_size:int=-1, # tokens per step; -1: B_ref · (D / D_ref)^0.383, a power of two
                            num_iterations:int=-1, # optimizer steps; -1: ⌈D / B⌉
+                           aspect_ratio:int=64, # the dial's model_dim per layer, for the depth-12 reference model
                            embedding_lr:float=0.3, # AdamW learning rate of the embeddings at the reference point
                            unembedding_lr:float=0.004, # AdamW learning rate of the LM head at the reference point
                            matrix_lr:float=0.02, # Muon learning rate at the reference point
@@ -352,12 +353,13 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
                            weight_decay:float=0.2, # Muon weight decay at the reference point
                           ) -> Hyperparameters:
     "Token budget, batch size, learning rates and weight decay for `config`, scaled from the depth-12 reference."
-    if target_param_data_ratio <= 0: raise ConfigError(f"target_param_data_ratio={target_param_data_ratio} must be positive, e.g. 20")
+    if target_param_data_ratio <= 0: raise ConfigError(f"target_param_data_ratio={target_param_data_ratio} must be positive, e.g. 10.5")
     if total_batch_size != -1 and total_batch_size < 1:
         raise ConfigError(f"total_batch_size={total_batch_size} must be a positive number of tokens, or -1 to derive it")
     if num_iterations != -1 and num_iterations < 1:
         raise ConfigError(f"num_iterations={num_iterations} must be a positive number of steps, or -1 to derive it")
-    reference_config = config_from_depth(REFERENCE_DEPTH, config.vocab_size, sequence_len=config.sequence_len)
+    reference_config = config_from_depth(REFERENCE_DEPTH, config.vocab_size, aspect_ratio=aspect_ratio, head_dim=config.head_dim,
+                                         sequence_len=config.sequence_len)  # the same dial, turned to 12
     with torch.device('meta'): model, reference = GPT(config), GPT(reference_config)
     counts = model.parameter_counts()
     budget = target_param_data_ratio * counts['scaling']                              # D = ratio × N
@@ -365,7 +367,8 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
     if total_batch_size == -1:
         predicted = REFERENCE_BATCH_SIZE * (budget / reference_budget) ** BATCH_SIZE_EXPONENT
         total_batch_size = 2 ** round(math.log2(predicted))
-    if num_iterations == -1: num_iterations = max(1, math.ceil(budget / total_batch_size))
+    budget_steps = max(1, math.ceil(budget / total_batch_size))
+    if num_iterations == -1: num_iterations = budget_steps
     tokens = num_iterations * total_batch_size
     batch_scale = math.sqrt(total_batch_size / REFERENCE_BATCH_SIZE)     # η ∝ √(B / B_ref)
     width_scale = (config.model_dim / REFERENCE_MODEL_DIM) ** -0.5       # AdamW tables: η ∝ (d / 768)^-½
@@ -376,4 +379,5 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
         flops_per_token=flops_per_token, total_flops=float(flops_per_token) * tokens,
         embedding_lr=embedding_lr * batch_scale * width_scale, unembedding_lr=unembedding_lr * batch_scale * width_scale,
         matrix_lr=matrix_lr * batch_scale, scalar_lr=scalar_lr * batch_scale,
-        weight_decay=weight_decay * batch_scale * (reference_budget / tokens))  # λ = λ_ref √(B/B_ref) (D_ref/D)
+        # λ = λ_ref √(B/B_ref) (D_ref/D) with D the budget's tokens, also when num_iterations cuts a run short (chapter 5b says why)
+        weight_decay=weight_decay * batch_scale * (reference_budget / (budget_steps * total_batch_size)))

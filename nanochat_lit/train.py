@@ -6,7 +6,8 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/pretrain.html.md"""
 
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'SAMPLE_PROMPTS', 'TrainPlan', 'plan_training', 'describe_plan', 'lr_multiplier',
-           'weight_decay_multiplier', 'MetricsLog', 'warn_if_corpora_differ', 'train_base', 'train_cli', 'LossPlot']
+           'weight_decay_multiplier', 'MetricsLog', 'compile_for_training', 'warn_if_corpora_differ', 'train_base',
+           'train_cli', 'LossPlot']
 
 # %% ../nbs/05b_pretrain.ipynb #c92187db
 import json, math, os, time, warnings
@@ -16,7 +17,7 @@ from pathlib import Path
 import torch, torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .common import (ConfigError, ThroughputMeter, compute_dtype, peak_flops, print0, resolve_settings,
+from .common import (ConfigError, OnOff, ThroughputMeter, compute_dtype, peak_flops, print0, resolve_settings,
                                  run_cli, seed_everything, setup_distributed, teardown_distributed)
 from .corpora import CorpusChangedWarning, corpora_changes
 from .tokenizer import Tokenizer
@@ -30,8 +31,8 @@ from .checkpoint import (checkpoints_dir, find_checkpoint, load_checkpoint, rng_
 
 # %% ../nbs/05b_pretrain.ipynb #95a9ae45
 TRAIN_DEFAULTS = dict(device='auto', depth=20, aspect_ratio=64, head_dim=128, max_seq_len=2048, device_batch_size=32,
-                      total_batch_size=-1, num_iterations=-1, target_param_data_ratio=20.0, sources='en',
-                      nproc_per_node=1, vocab_size=65536, compile=False, eval_every=250, eval_tokens=10_485_760,
+                      total_batch_size=-1, num_iterations=-1, target_param_data_ratio=10.5, sources='en',
+                      nproc_per_node=1, vocab_size=65536, compile=True, eval_every=250, eval_tokens=10_485_760,
                       sample_every=2000, save_every=1000)
 
 @dataclass
@@ -45,6 +46,7 @@ class TrainPlan:
     num_iterations: int
     tokens: int
     num_params: int
+    num_scaling_params: int  # matrices + lm_head: what target_param_data_ratio counts
     flops_per_token: int
     total_flops: float
     optimizer: dict  # learning rates and weight decay for `setup_optimizers`
@@ -57,16 +59,16 @@ class TrainPlan:
         activations = 34 * tokens * c.model_dim * c.n_layer + 2 * 4 * tokens * c.vocab_size
         return (states + activations) / 2**30
 
-    def hours(self, flops_per_device:float, mfu:float=0.4) -> float:
+    def hours(self, flops_per_device:float, mfu:float=0.45) -> float:
         "Training time on `world_size` devices of `flops_per_device` peak at model FLOPs utilisation `mfu`."
         return self.total_flops / (self.world_size * flops_per_device * mfu) / 3600
 
 def plan_training(vocab_size:int, world_size:int, depth:int, aspect_ratio:int, head_dim:int, max_seq_len:int,
                   device_batch_size:int, total_batch_size:int=-1, num_iterations:int=-1,
-                  target_param_data_ratio:float=20.0, flops_budget:float|None=None, **lrs) -> TrainPlan:
+                  target_param_data_ratio:float=10.5, flops_budget:float|None=None, **lrs) -> TrainPlan:
     "Resolve the model shape, batch, length and learning rates of a run, and check they fit together."
     config = config_from_depth(depth, vocab_size, aspect_ratio=aspect_ratio, head_dim=head_dim, sequence_len=max_seq_len)
-    hp = derive_hyperparameters(config, target_param_data_ratio, total_batch_size=total_batch_size, **lrs)
+    hp = derive_hyperparameters(config, target_param_data_ratio, total_batch_size=total_batch_size, aspect_ratio=aspect_ratio, **lrs)
     micro_tokens = device_batch_size * max_seq_len * world_size
     if hp.total_batch_size % micro_tokens:
         options = ', '.join(str(micro_tokens * k) for k in (1, 2, 4, 8))
@@ -77,15 +79,16 @@ def plan_training(vocab_size:int, world_size:int, depth:int, aspect_ratio:int, h
     else: steps = hp.num_iterations
     tokens = steps * hp.total_batch_size
     return TrainPlan(config, world_size, device_batch_size, hp.total_batch_size // micro_tokens, hp.total_batch_size, steps,
-                     tokens, hp.num_params, hp.flops_per_token, float(hp.flops_per_token) * tokens, hp.optimizer_settings())
+                     tokens, hp.num_params, hp.num_scaling_params, hp.flops_per_token, float(hp.flops_per_token) * tokens,
+                     hp.optimizer_settings())
 
-def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.4) -> str:
+def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.45) -> str:
     "The plan as a short table: shape, batch, length, memory and (on a known GPU) hours."
     c = plan.model_config
     rows = {'model': f'depth {c.n_layer}, width {c.model_dim}, {c.n_head} heads of {c.head_dim}, context {c.sequence_len}',
-            'parameters': f'{plan.num_params:,}', 'vocab': f'{c.vocab_size:,}',
+            'parameters': f'{plan.num_params:,} ({plan.num_scaling_params:,} in matrices and LM head)', 'vocab': f'{c.vocab_size:,}',
             'batch': f'{plan.total_batch_size:,} tokens = {plan.device_batch_size} rows x {c.sequence_len} x {plan.world_size} devices x {plan.grad_accum} accumulation',
-            'steps': f'{plan.num_iterations:,}', 'tokens': f'{plan.tokens:,} ({plan.tokens / plan.num_params:.1f} per parameter)',
+            'steps': f'{plan.num_iterations:,}', 'tokens': f'{plan.tokens:,} ({plan.tokens / plan.num_scaling_params:.1f} per matrix and LM head parameter)',
             'FLOPs': f'{plan.total_flops:.3g} ({plan.flops_per_token:.3g} per token)',
             'memory per device': f'~{plan.memory_gib():.1f} GiB (estimate)'}
     if flops_per_device: rows['time'] = f'{plan.hours(flops_per_device, mfu):.2f} h at {mfu:.0%} MFU'
@@ -141,6 +144,25 @@ def _wandb_run(run:str, config:dict):
     except ImportError: raise ConfigError(f"--run {run} logs to Weights & Biases, which is not installed; pip install wandb, or leave --run at dummy") from None
     return wandb.init(project='nanochat_lit', name=run, config=config)
 
+# %% ../nbs/05b_pretrain.ipynb #e89dc2b4
+def compile_for_training(model:GPT, # the model to compile
+                         batch_shape:tuple, # (rows, tokens) of every training and evaluation batch
+                         enabled:bool=True, # False: return the model itself
+                        ) -> tuple:
+    "(forward, seconds): `torch.compile(model)` with both graphs compiled on a batch of zeros, or `model` if disabled or compiling fails."
+    if not enabled: return model, 0.0
+    start, compiled = time.perf_counter(), torch.compile(model)
+    zeros = torch.zeros(batch_shape, dtype=torch.long, device=model.embed.weight.device)
+    try:
+        compiled(zeros, zeros).backward()  # the training graph, forward and backward
+        with torch.no_grad(): compiled(zeros, zeros, loss_reduction='none')  # evaluate_bpb's graph
+    except Exception as e:
+        reason = (str(e).strip() or 'no message').splitlines()[0]
+        warnings.warn(f"torch.compile failed ({type(e).__name__}: {reason}); training without it, which is slower; --no-compile skips the attempt")
+        return model, 0.0
+    finally: model.zero_grad(set_to_none=True)
+    return compiled, time.perf_counter() - start
+
 # %% ../nbs/05b_pretrain.ipynb #8980b9c7
 def _check_resumable(meta:dict, plan:TrainPlan, n_loaders:int, saved_loaders:int, path:Path):
     saved, current = meta['model_config'], asdict(plan.model_config)
@@ -170,7 +192,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                device_batch_size:int=None, # rows per forward pass on one device
                total_batch_size:int=None, # tokens per optimizer step; -1 derives it from the dial
                num_iterations:int=None, # optimizer steps; -1 derives them from flops_budget or target_param_data_ratio
-               target_param_data_ratio:float=None, # training tokens per scaling parameter (20: Chinchilla)
+               target_param_data_ratio:float=None, # training tokens per scaling parameter (matrices + lm_head; 10.5 compute-optimal, 8 speedrun, 20 Chinchilla)
                flops_budget:float=None, # stop after this many training FLOPs instead
                embedding_lr:float=None, unembedding_lr:float=None, matrix_lr:float=None, scalar_lr:float=None, # peak learning rates; default: derived from the dial
                weight_decay:float=None, # Muon weight decay; default: derived from the dial
@@ -188,7 +210,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                sources:str=None, # offline corpora mix (en, en:70,zh:30) or web
                tokenizer_dir:str=None, # a saved tokenizer (default: the base directory's tokenizer/)
                device:str=None, # auto, cuda, mps or cpu
-               compile:bool=None, # torch.compile the model
+               compile:OnOff=None, # torch.compile the model (default: on); --no-compile trains eagerly
                seed:int=42, # seeds initialisation and data order
                dry_run:bool=False, # print the plan (shape, batch, steps, memory, hours) and stop
                nproc_per_node:int=None, # dry run: the devices the plan assumes (a real run takes torchrun's world size)
@@ -252,7 +274,8 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
         set_rng_state(ckpt['rank_state']['rng'])
         start_step, loss_ema = ckpt['meta']['step'], ckpt['rank_state']['loss_ema']
         print0(f"resumed from {path}")
-    forward = torch.compile(model) if s['compile'] else model
+    forward, compile_seconds = compile_for_training(model, (B, T), s['compile'])
+    if compile_seconds: print0(f"compiled the model in {compile_seconds:.1f} s (not counted in tokens/s)")
     batches = [iter(loader) for loader in train_loaders]
     token_bytes = tokenizer.token_bytes().to(info.device)
     eval_steps = max(1, s['eval_tokens'] // (B * T * info.world_size))
@@ -261,7 +284,7 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
     meter = ThroughputMeter(info.device, plan.flops_per_token, peak_flops_per_sec, world_size=info.world_size)
     bar = tqdm(total=plan.num_iterations, initial=start_step, disable=not info.is_master, desc=f"training d{shape['depth']}",
                unit='step', mininterval=5.0)
-    result = {'checkpoint_dir': directory}
+    result = {'checkpoint_dir': directory, 'compile_seconds': compile_seconds}
 
     def log(record):
         metrics.write(record)

@@ -1,5 +1,5 @@
 "The GPU recipes cannot run here, so CI runs their dry runs: the full configuration resolved and checked."
-import os, subprocess
+import os, re, subprocess
 from pathlib import Path
 
 RUNS = Path(__file__).resolve().parents[1]/'runs'
@@ -12,7 +12,11 @@ def test_speedrun_dry_run():
     assert result.returncode == 0, result.stderr
     assert 'torchrun --standalone --nproc_per_node=8 -m nanochat_lit.train --preset h100x8' in result.stdout
     assert 'depth 24' in result.stdout and '16 rows x 2048 x 8 devices x 2 accumulation' in result.stdout
-    assert 'h at 40% MFU' in result.stdout and 'memory per device' in result.stdout
+    assert 'memory per device' in result.stdout and 'vocab              32,768' in result.stdout
+    # the GPT-2-grade speedrun: 8 tokens per matrix and LM-head parameter, at most 2.5 h at 45% MFU before FP8
+    assert '(8.0 per matrix and LM head parameter)' in result.stdout, result.stdout
+    hours = float(re.search(r'time\s+([\d.]+) h at 45% MFU', result.stdout)[1])
+    assert hours <= 2.5, hours
 
 def test_speedrun_dry_run_refuses_a_batch_that_does_not_divide():
     result = dry_run('speedrun.sh', NPROC='3')

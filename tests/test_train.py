@@ -1,4 +1,4 @@
-"nanochat_lit_train as people run it: killed and resumed, under torchrun with 2 processes (losses and per-device MFU), and with bad input."
+"nanochat_lit_train as people run it (compiled, the default): killed and resumed, under torchrun with 2 processes (losses and per-device MFU), and with bad input."
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -42,7 +42,8 @@ def losses(base, tag):
 
 def test_sigkill_then_resume_matches_uninterrupted_run(base):
     args = [*TINY, '--total-batch-size', '1024', '--num-iterations', '120', '--save-every', '40', '--data-dir', str(base/'data')]
-    run('nanochat_lit_train', *args, '--model-tag', 'whole', base=base)
+    whole_run = run('nanochat_lit_train', *args, '--model-tag', 'whole', base=base)
+    assert 'compiled the model in' in whole_run.stdout  # compiled by default, the compile time reported on its own
     process = subprocess.Popen([str(BIN/'nanochat_lit_train'), *args, '--model-tag', 'killed'], env=env(base),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first_checkpoint = base/'checkpoints'/'killed'/'step_000040'
