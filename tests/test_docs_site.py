@@ -1,19 +1,16 @@
 """The docs site, rendered without Quarto, checked in headless Chromium: every chapter loads cleanly with its title and
 figures, code scrolls instead of being cut off, and the sidebar numbers, table of contents, pager and search work."""
-import functools, http.server, re, shutil, sys, threading
+import functools, http.server, re, sys, threading
 from pathlib import Path
 
 import nbformat, pytest, yaml
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT/'tools'))
 from render_docs import prepare_cells, render_site  # noqa: E402
 
-CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
-DESKTOP, NARROW = (1400, 1000), (800, 1000)
+DESKTOP, NARROW = (1400, 1000), (800, 1000)  # the first is conftest's browser's size
 # The course's numbers for a few chapters; the index page has none.
 CHAPTER_NUMBERS = {'index.ipynb': '', '00_common.ipynb': '0', '00a_corpora.ipynb': '0a', '04a_dataloader.ipynb': '4a',
                    '05b_pretrain.ipynb': '5b'}
@@ -43,21 +40,6 @@ def site(tmp_path_factory):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f'http://127.0.0.1:{server.server_port}', pages
     server.shutdown()
-
-
-@pytest.fixture(scope='module')
-def browser():
-    assert CHROMIUM and CHROMEDRIVER, 'install Debian packages chromium and chromium-driver (runs/test.sh does)'
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
-                 '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'):
-        options.add_argument(flag)
-    options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.set_window_size(*DESKTOP)
-    yield driver
-    driver.quit()
 
 
 def chapters():

@@ -1,17 +1,14 @@
 "JupyterLab on the project's .venv, as README and runs/runcpu.sh tell the reader: a chapter opens rendered in headless Chromium, on a kernel that runs the .venv's Python."
-import importlib.util, json, os, secrets, shutil, socket, subprocess, sys, time, urllib.error, urllib.request
+import importlib.util, json, os, secrets, socket, subprocess, sys, time, urllib.error, urllib.request
 from pathlib import Path
 
 import nbformat, psutil, pytest
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = '00_common.ipynb'
 JUPYTER = Path(sys.executable).with_name('jupyter')  # the jupyter of the environment running the tests, i.e. .venv
-CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
 # Lab settings for the isolated config dir: never save into nbs/ (others edit it) and never ask the internet for news.
 SETTINGS = {'@jupyterlab/docmanager-extension/plugin': {'autosave': False},
             '@jupyterlab/apputils-extension/notification': {'fetchNews': 'false', 'checkForUpdates': False}}
@@ -80,20 +77,6 @@ def lab(tmp_path_factory):
     finally:
         stop(server)
         log.close()
-
-
-@pytest.fixture(scope='module')
-def browser():
-    assert CHROMIUM and CHROMEDRIVER, 'install Debian packages chromium and chromium-driver (runs/test.sh does)'
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ('--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
-                 '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-                 '--window-size=1280,900'):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
 
 
 def is_venv_python(path):
