@@ -65,9 +65,11 @@ class TrainPlan:
 
 def plan_training(vocab_size:int, world_size:int, depth:int, aspect_ratio:int, head_dim:int, max_seq_len:int,
                   device_batch_size:int, total_batch_size:int=-1, num_iterations:int=-1,
-                  target_param_data_ratio:float=10.5, flops_budget:float|None=None, **lrs) -> TrainPlan:
+                  target_param_data_ratio:float=10.5, flops_budget:float|None=None,
+                  switches:dict|None=None, # the model's upgrade switches (window_pattern, value_embeds, residual_scalars); None: defaults
+                  **lrs) -> TrainPlan:
     "Resolve the model shape, batch, length and learning rates of a run, and check they fit together."
-    config = config_from_depth(depth, vocab_size, aspect_ratio=aspect_ratio, head_dim=head_dim, sequence_len=max_seq_len)
+    config = config_from_depth(depth, vocab_size, aspect_ratio=aspect_ratio, head_dim=head_dim, sequence_len=max_seq_len, **(switches or {}))
     hp = derive_hyperparameters(config, target_param_data_ratio, total_batch_size=total_batch_size, aspect_ratio=aspect_ratio, **lrs)
     micro_tokens = device_batch_size * max_seq_len * world_size
     if hp.total_batch_size % micro_tokens:
@@ -86,6 +88,7 @@ def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.
     "The plan as a short table: shape, batch, length, memory and (on a known GPU) hours."
     c = plan.model_config
     rows = {'model': f'depth {c.n_layer}, width {c.model_dim}, {c.n_head} heads of {c.head_dim}, context {c.sequence_len}',
+            'switches': f'window_pattern={c.window_pattern}, value_embeds={c.value_embeds}, residual_scalars={c.residual_scalars}',
             'parameters': f'{plan.num_params:,} ({plan.num_scaling_params:,} in matrices and LM head)', 'vocab': f'{c.vocab_size:,}',
             'batch': f'{plan.total_batch_size:,} tokens = {plan.device_batch_size} rows x {c.sequence_len} x {plan.world_size} devices x {plan.grad_accum} accumulation',
             'steps': f'{plan.num_iterations:,}', 'tokens': f'{plan.tokens:,} ({plan.tokens / plan.num_scaling_params:.1f} per matrix and LM head parameter)',
@@ -210,6 +213,9 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                sources:str=None, # offline corpora mix (en, en:70,zh:30) or web
                tokenizer_dir:str=None, # a saved tokenizer (default: the base directory's tokenizer/)
                device:str=None, # auto, cuda, mps or cpu
+               window_pattern:str=None, # attention span per layer, tiled: S half the context, L all of it, e.g. SSSL (default L; chapter 2)
+               value_embeds:OnOff=None, # value embeddings on alternating layers (default off; chapter 2)
+               residual_scalars:OnOff=None, # learnable per-layer residual and x0 scalars (default on; chapter 2)
                compile:OnOff=None, # torch.compile the model (default: on); --no-compile trains eagerly
                seed:int=42, # seeds initialisation and data order
                dry_run:bool=False, # print the plan (shape, batch, steps, memory, hours) and stop
@@ -231,6 +237,8 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                                   scalar_lr=scalar_lr, weight_decay=weight_decay).items() if v is not None}
     shape = {k: s[k] for k in ('depth', 'aspect_ratio', 'head_dim', 'max_seq_len', 'device_batch_size', 'total_batch_size',
                                'num_iterations', 'target_param_data_ratio')}
+    shape['switches'] = {k: v for k, v in dict(window_pattern=window_pattern, value_embeds=value_embeds,
+                                               residual_scalars=residual_scalars).items() if v is not None}
     if dry_run:
         plan = plan_training(s['vocab_size'], s['nproc_per_node'], flops_budget=flops_budget, **shape, **lrs)
         print(describe_plan(plan, peak_tflops * 1e12 if peak_tflops else None))

@@ -82,10 +82,14 @@ def test_flag_spellings_and_bad_input(tmp_path):
     spelled = [run('nanochat_lit_train', '--preset', 'cpu', flag, '256', '--dry-run', base=tmp_path).stdout
                for flag in ('--max-seq-len', '--max_seq_len')]
     assert spelled[0] == spelled[1] and 'context 256' in spelled[0]
+    switched = run('nanochat_lit_train', '--preset', 'cpu', '--window-pattern', 'SSSL', '--value-embeds', '--no-residual-scalars',
+                   '--dry-run', base=tmp_path).stdout
+    assert 'window_pattern=SSSL, value_embeds=True, residual_scalars=False' in switched, switched
     cases = [(['--preset', 'cpu', '--total-batch-size', '1000', '--dry-run'], 'not a multiple of device_batch_size*max_seq_len*world_size'),
              (['--preset', 'nope'], 'unknown preset'),
              (['--preset', 'cpu', '--num-iterations', '1'], 'nanochat_lit_tok train'),
-             (['--stage', 'sft', '--preset', 'cpu'], "stage='sft'")]
+             (['--stage', 'sft', '--preset', 'cpu'], "stage='sft'"),
+             (['--preset', 'cpu', '--window-pattern', 'SXL', '--dry-run'], "window_pattern='SXL' may contain only S")]
     for args, message in cases:
         result = run('nanochat_lit_train', *args, base=tmp_path, check=False)
         assert result.returncode == 2 and message in result.stderr, (args, result.returncode, result.stderr[-2000:])
