@@ -130,7 +130,7 @@ def train(base:Path, name:str, args:list, torchrun:bool=False) -> str:
     return run.stdout + run.stderr
 
 def losses(base:Path, tag:str) -> dict:
-    lines = (base/'checkpoints'/tag/'metrics.jsonl').read_text().splitlines()
+    lines = (base/'checkpoints'/'base'/tag/'metrics.jsonl').read_text().splitlines()
     return {r['step']: r for r in map(json.loads, lines) if 'loss' in r}
 
 def run_args(base:Path, device:str, tag:str, depth:int, seq_len:int, batch_size:int, steps:int, save_every:int=0) -> list:

@@ -111,17 +111,20 @@ def apply_rotary(x:torch.Tensor, cos:torch.Tensor, sin:torch.Tensor) -> torch.Te
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 # %% ../nbs/02_model.ipynb #3590e0c0
-def causal_attention(q:torch.Tensor, # queries (B, n_head, T, head_dim)
-                     k:torch.Tensor, # keys (B, n_kv_head, T, head_dim)
-                     v:torch.Tensor, # values (B, n_kv_head, T, head_dim)
+def causal_attention(q:torch.Tensor, # queries (B, n_head, T_q, head_dim): the last T_q of the T_k positions
+                     k:torch.Tensor, # keys (B, n_kv_head, T_k, head_dim), T_k ≥ T_q (more with a KV cache, chapter 6)
+                     v:torch.Tensor, # values (B, n_kv_head, T_k, head_dim)
                      window:int|None=None, # positions each query sees, itself included; None: all earlier ones
                     ) -> torch.Tensor:
     "Causal scaled dot-product attention, optionally within a sliding window, with grouped key/value heads."
-    T, grouped = q.size(-2), k.size(1) != q.size(1)
-    if window is None or window >= T:
+    T_q, T_k, grouped = q.size(-2), k.size(-2), k.size(1) != q.size(1)
+    window = T_k if window is None else window
+    if T_q == T_k and window >= T_k:
         return F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=grouped)
-    position = torch.arange(T, device=q.device)
-    distance = position[:, None] - position[None, :]  # query position minus key position
+    if T_q == 1 and window >= T_k:  # one new query sees every cached key: no mask at all
+        return F.scaled_dot_product_attention(q, k, v, enable_gqa=grouped)
+    key_position = torch.arange(T_k, device=q.device)
+    distance = key_position[T_k - T_q:, None] - key_position[None, :]  # query position minus key position
     mask = (distance >= 0) & (distance < window)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=grouped)
 
@@ -132,13 +135,13 @@ class CausalSelfAttention(nn.Module):
     "Multi-head causal self-attention with rotary positions, QK-norm, grouped key/value heads and an optional value embedding."
     def __init__(self, config:GPTConfig, layer:int):
         super().__init__()
-        self.n_head, self.n_kv_head, self.head_dim = config.n_head, config.n_kv_head, config.head_dim
+        self.layer, self.n_head, self.n_kv_head, self.head_dim = layer, config.n_head, config.n_kv_head, config.head_dim
         d, kv_dim = config.model_dim, config.n_kv_head * config.head_dim
         self.query, self.key, self.value, self.proj = Linear(d, d), Linear(d, kv_dim), Linear(d, kv_dim), Linear(d, d)
         has_value_embed = layer in config.value_embed_layers
         self.value_gate = Linear(min(VALUE_GATE_CHANNELS, d), self.n_kv_head) if has_value_embed else None
 
-    def forward(self, x, cos, sin, window:int, value_embed=None):
+    def forward(self, x, cos, sin, window:int, value_embed=None, kv_cache=None):
         B, T, _ = x.shape
         q = self.query(x).view(B, T, self.n_head, self.head_dim)
         k = self.key(x).view(B, T, self.n_kv_head, self.head_dim)
@@ -147,7 +150,9 @@ class CausalSelfAttention(nn.Module):
             gate = 2 * torch.sigmoid(self.value_gate(x[..., :self.value_gate.in_features]))  # (B, T, n_kv_head), 1 at init
             v = v + gate[..., None] * value_embed.view(B, T, self.n_kv_head, self.head_dim)
         q, k = rms_norm(apply_rotary(q, cos, sin)), rms_norm(apply_rotary(k, cos, sin))
-        y = causal_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), window)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        if kv_cache is not None: k, v = kv_cache.update(self.layer, k, v)  # this layer's keys and values so far
+        y = causal_attention(q, k, v, window)
         return self.proj(y.transpose(1, 2).reshape(B, T, -1))
 
 class MLP(nn.Module):
@@ -162,8 +167,8 @@ class Block(nn.Module):
     def __init__(self, config:GPTConfig, layer:int):
         super().__init__()
         self.attn, self.mlp = CausalSelfAttention(config, layer), MLP(config)
-    def forward(self, x, cos, sin, window:int, value_embed=None):
-        x = x + self.attn(rms_norm(x), cos, sin, window, value_embed)
+    def forward(self, x, cos, sin, window:int, value_embed=None, kv_cache=None):
+        x = x + self.attn(rms_norm(x), cos, sin, window, value_embed, kv_cache)
         return x + self.mlp(rms_norm(x))
 
 # %% ../nbs/02_model.ipynb #a4a6709b
@@ -213,20 +218,23 @@ class GPT(nn.Module):
     def forward(self, idx:torch.Tensor, # token ids (B, T)
                 targets:torch.Tensor|None=None, # next-token ids (B, T); -1 marks positions left out of the loss
                 loss_reduction:str='mean', # 'mean', 'sum' or 'none', as in F.cross_entropy
+                kv_cache=None, # a KV cache (chapter 6): idx continues the cached positions, which it then extends
                ):
         "Logits (B, T, vocab_size) in float32, or the cross-entropy loss when `targets` are given."
         B, T = idx.shape
-        if T > self.rotary_len:
-            raise ValueError(f"a sequence of {T} tokens is longer than the rotary cache of {self.rotary_len} positions "
+        start = kv_cache.position if kv_cache is not None else 0
+        if start + T > self.rotary_len:
+            raise ValueError(f"a sequence of {start + T} tokens is longer than the rotary cache of {self.rotary_len} positions "
                              f"({ROTARY_CACHE_FACTOR} × sequence_len={self.config.sequence_len}); keep only the last "
                              f"{self.rotary_len} tokens, or build the model with a larger sequence_len")
         dtype = self.activation_dtype
-        cos, sin = self.cos[:T].to(dtype), self.sin[:T].to(dtype)
+        cos, sin = self.cos[start:start + T].to(dtype), self.sin[start:start + T].to(dtype)  # rotary angles of the true positions
         x = x0 = rms_norm(self.embed(idx).to(dtype))
         for i, block in enumerate(self.blocks):
             if self.config.residual_scalars: x = self.resid_lambdas[i].to(dtype) * x + self.x0_lambdas[i].to(dtype) * x0
             value_embed = self.value_embeds[str(i)](idx).to(dtype) if str(i) in self.value_embeds else None
-            x = block(x, cos, sin, self.window_sizes[i], value_embed)
+            x = block(x, cos, sin, self.window_sizes[i], value_embed, kv_cache)
+        if kv_cache is not None: kv_cache.advance(T)
         logits = self.lm_head(rms_norm(x))[..., :self.config.vocab_size].float()  # drop the padding rows
         logits = self.config.softcap * torch.tanh(logits / self.config.softcap)
         if targets is None: return logits

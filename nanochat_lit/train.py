@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from .common import (ConfigError, OnOff, ThroughputMeter, compute_dtype, peak_flops, print0, resolve_settings,
                                  run_cli, seed_everything, setup_distributed, teardown_distributed)
 from .corpora import CorpusChangedWarning, corpora_changes
-from .tokenizer import Tokenizer
+from .tokenizer import Tokenizer, default_tokenizer_dir
 from .gpt import GPT, GPTConfig, build_model, config_from_depth, derive_hyperparameters
 from .optim import muon_momentum, set_lr_multiplier, set_muon_momentum, setup_optimizers
 from .dataset import dataset_source, prepare_dataset
@@ -314,7 +314,8 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
             model.train()
             for text in result['samples'].values(): bar.write(f"  sample: {text!r}")
         if (s['save_every'] > 0 and step % s['save_every'] == 0 and step > start_step) or last:
-            meta = {'model_config': asdict(plan.model_config), 'settings': {**s, **lrs}, 'val_bpb': result.get('val_bpb')}
+            meta = {'model_config': asdict(plan.model_config), 'settings': {**s, **lrs}, 'val_bpb': result.get('val_bpb'),
+                    'tokenizer': {'dir': str(Path(tokenizer_dir or default_tokenizer_dir()).resolve()), 'vocab_size': tokenizer.vocab_size}}
             rank_state = {'loaders': [l.state_dict() for l in train_loaders], 'rng': rng_state(), 'loss_ema': loss_ema}
             result['checkpoint'] = save_checkpoint(directory, step, model.state_dict(), optimizer.state_dict(),
                                                    meta, rank_state, keep_checkpoints)

@@ -25,7 +25,7 @@ echo; echo "== summary ($((SECONDS - start)) s)"
 python - "$base" <<'PY'
 import json, sys
 from pathlib import Path
-run = Path(sys.argv[1])/'checkpoints'/'cpu-d4'
+run = Path(sys.argv[1])/'checkpoints'/'base'/'cpu-d4'
 records = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]
 steps = [r for r in records if 'loss' in r]
 bpb = [r for r in records if 'val_bpb' in r]

@@ -32,7 +32,7 @@ def run(script, *args, base, check=True, **extra_env):
 
 
 def step_records(base, tag):
-    lines = (base/'checkpoints'/tag/'metrics.jsonl').read_text().splitlines()
+    lines = (base/'checkpoints'/'base'/tag/'metrics.jsonl').read_text().splitlines()
     return {r['step']: r for r in map(json.loads, lines) if 'loss' in r}
 
 
@@ -46,12 +46,12 @@ def test_sigkill_then_resume_matches_uninterrupted_run(base):
     assert 'compiled the model in' in whole_run.stdout  # compiled by default, the compile time reported on its own
     process = subprocess.Popen([str(BIN/'nanochat_lit_train'), *args, '--model-tag', 'killed'], env=env(base),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    first_checkpoint = base/'checkpoints'/'killed'/'step_000040'
+    first_checkpoint = base/'checkpoints'/'base'/'killed'/'step_000040'
     deadline = time.time() + 300
     while not first_checkpoint.exists() and process.poll() is None and time.time() < deadline: time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    done = sorted(p.name for p in (base/'checkpoints'/'killed').glob('step_*'))
+    done = sorted(p.name for p in (base/'checkpoints'/'base'/'killed').glob('step_*'))
     assert done and done[-1] < 'step_000120', f'the run was not killed before it finished: {done}'
     run('nanochat_lit_train', *args, '--model-tag', 'killed', '--resume', base=base)
     whole, resumed = losses(base, 'whole'), losses(base, 'killed')
