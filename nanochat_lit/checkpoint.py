@@ -6,7 +6,7 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/checkpoint.html.md"""
 
 # %% auto #0
 __all__ = ['STEP_DIR', 'STAGES', 'stage_dir', 'checkpoints_dir', 'list_checkpoints', 'rng_state', 'set_rng_state',
-           'save_checkpoint', 'find_checkpoint', 'load_checkpoint', 'load_model']
+           'save_checkpoint', 'find_checkpoint', 'load_checkpoint', 'latest_stage', 'load_model']
 
 # %% ../nbs/05a_checkpoint.ipynb #9a6acacb
 import json, os, random, re, shutil
@@ -114,7 +114,13 @@ def _read(path:Path, reader):
         raise ConfigError(f"{path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else 'no message'}); "
                           "the file is damaged or incomplete: load another step (--step) or retrain") from e
 
-def load_model(stage:str='base', # base, mid, sft or rl
+def latest_stage() -> str:
+    "The most trained stage with a checkpoint (rl, then sft, mid, base)."
+    for stage in reversed(STAGES):
+        if any(list_checkpoints(p) for p in stage_dir(stage).glob('*')): return stage
+    raise ConfigError(f"no checkpoints under {base_dir()/'checkpoints'}; train a model first (nanochat_lit_train, or bash runs/runcpu.sh)")
+
+def load_model(stage:str|None=None, # base, mid, sft or rl; default: the most trained stage that has a checkpoint
                model_tag:str|None=None, # the run's tag (e.g. d20); default: the stage's most recently saved run
                step:int|None=None, # a saved step; default: the latest
                device:str|None=None, # cpu, cuda, mps; default: autodetected
@@ -122,6 +128,7 @@ def load_model(stage:str='base', # base, mid, sft or rl
                tokenizer_dir:str|None=None, # default: the tokenizer the checkpoint records, else the base directory's
               ) -> tuple[GPT, Tokenizer, dict]:
     "(model in eval mode, its tokenizer, the checkpoint's meta) for a saved stage run."
+    stage = stage or latest_stage()
     path = find_checkpoint(checkpoints_dir(model_tag or _latest_tag(stage), stage), step)
     meta = _read(path/'meta.json', lambda p: json.loads(p.read_text()))
     tokenizer_dir = tokenizer_dir or meta.get('tokenizer', {}).get('dir')
@@ -134,4 +141,4 @@ def load_model(stage:str='base', # base, mid, sft or rl
     state = _read(path/'model.pt', lambda p: torch.load(p, map_location=model.embed.weight.device, weights_only=True))
     model.load_state_dict(state)
     if dtype is not None: model.activation_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
-    return model.eval(), tokenizer, {**meta, 'path': str(path)}
+    return model.eval(), tokenizer, {**meta, 'path': str(path), 'stage': stage}
