@@ -9,7 +9,7 @@ __all__ = ['LIMITS', 'ROLES', 'HELP', 'RequestError', 'check_request', 'prompt_t
            'ChatSession', 'chat', 'chat_cli', 'Busy', 'Worker', 'WorkerPool', 'parse_completion_request', 'create_app',
            'web', 'web_cli']
 
-# %% ../nbs/12_chat.ipynb #f714b6a8
+# %% ../nbs/12_chat.ipynb #bb782e70
 import asyncio, json, sys, time, uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -81,7 +81,7 @@ def prompt_tokens(engine:Engine, messages:list, max_tokens:int) -> list[int]:
                            "left for a reply; shorten it, or start a new conversation", 'messages')
     return tokens
 
-# %% ../nbs/12_chat.ipynb #b938848b
+# %% ../nbs/12_chat.ipynb #d22bee92
 class StopText:
     "Cut streamed text at the first stop string, holding back only the tail that could still grow into one."
     def __init__(self, stops:list[str]):
@@ -134,7 +134,7 @@ def stream_reply(engine:Engine, tokens:list, # the prompt, e.g. from `prompt_tok
     reply.text += text
     if text: yield text
 
-# %% ../nbs/12_chat.ipynb #c5b31a7f
+# %% ../nbs/12_chat.ipynb #2ccd8fe3
 class ChatSession:
     "A conversation that keeps its KV cache between turns, so that each turn prefills only what is new."
     def __init__(self, engine:Engine, **sampling): # max_tokens, temperature, top_k, top_p, seed
@@ -155,7 +155,7 @@ class ChatSession:
         try: yield from stream_reply(self.engine, tokens, reply, cache=self.cache, **self.sampling)
         finally: self.messages.append({'role': 'assistant', 'content': reply.text})
 
-# %% ../nbs/12_chat.ipynb #de5dd5df
+# %% ../nbs/12_chat.ipynb #f02e588e
 HELP = "/clear starts a new conversation, /quit (or Ctrl-D) leaves, Ctrl-C stops a reply"
 
 def _print_reply(pieces:Iterator[str]):
@@ -203,7 +203,7 @@ def chat_cli():
     "Console script `nanochat_lit_chat`."
     run_cli(chat, ['--prompt' if a == '-p' else a for a in sys.argv[1:]])
 
-# %% ../nbs/12_chat.ipynb #fd05256c
+# %% ../nbs/12_chat.ipynb #a323dc40
 class Busy(Exception): "No worker became free in time."
 
 class Worker:
@@ -257,10 +257,14 @@ async def _pieces(pool:WorkerPool, worker:Worker, tokens:list, reply:Reply, sett
         worker.thread.submit(stream.close)  # runs after any step still in flight
         pool.release(worker)
 
-# %% ../nbs/12_chat.ipynb #822cf4a2
+# %% ../nbs/12_chat.ipynb #aa6737a4
 def _error(status:int, message:str, param:str|None=None, kind:str='invalid_request_error'):
     return JSONResponse({'error': {'message': message, 'type': kind, 'param': param, 'code': None}}, status_code=status,
                         headers={'Retry-After': '1'} if status == 503 else None)
+
+def _failure(error:Exception) -> dict:
+    print(f"error while generating: {type(error).__name__}: {error}", file=sys.stderr)
+    return {'message': f"generation failed ({type(error).__name__}: {error})", 'type': 'server_error', 'param': None, 'code': None}
 
 def parse_completion_request(body) -> tuple[list, dict, bool]:
     "(messages, sampling settings, stream) from an OpenAI chat-completions body, checked against `LIMITS`."
@@ -310,7 +314,11 @@ def create_app(pool:WorkerPool, model_name:str):
                 return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
             async def events():
                 yield chunk({'role': 'assistant'})
-                async for piece in pieces: yield chunk({'content': piece})
+                try:
+                    async for piece in pieces: yield chunk({'content': piece})
+                except Exception as e:  # the reply so far has been sent: end the stream with the error, and no [DONE]
+                    yield f"data: {json.dumps({'error': _failure(e)})}\n\n"
+                    return
                 yield chunk({}, reply.finish_reason)
                 yield 'data: [DONE]\n\n'
             return StreamingResponse(events(), media_type='text/event-stream', headers={'Cache-Control': 'no-cache'},
@@ -318,6 +326,7 @@ def create_app(pool:WorkerPool, model_name:str):
         try:
             async for _ in pieces:
                 if reply.tokens % 16 == 0 and await request.is_disconnected(): break
+        except Exception as e: return JSONResponse({'error': _failure(e)}, status_code=500)
         finally:
             await pieces.aclose()
             pool.release(worker)

@@ -29,9 +29,10 @@ run = Path(sys.argv[1])/'checkpoints'/'base'/'cpu-d4'
 records = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]
 steps = [r for r in records if 'loss' in r]
 bpb = [r for r in records if 'val_bpb' in r]
-print(f"  tokenizer:  {run.parent.parent/'tokenizer'}")
+print(f"  tokenizer:  {Path(sys.argv[1])/'tokenizer'}")
 print(f"  model:      {run} ({len(steps)} steps, {sum(r['tokens_per_sec'] for r in steps) / len(steps):,.0f} tokens/s on average)")
 print(f"  train loss: {steps[0]['loss']:.3f} -> {steps[-1]['smooth_loss']:.3f}")
 print(f"  val bpb:    " + ' -> '.join(f"{r['val_bpb']:.3f} (step {r['step']})" for r in bpb))
 PY
 echo "  next: read and run the chapters in JupyterLab (.venv/bin/jupyter lab nbs/), or run the tests: bash runs/test.sh"
+echo "        see what the model writes: .venv/bin/nanochat_lit_chat --stage base --model-tag cpu-d4 -p \"The kernel\" (chapter 12)"
