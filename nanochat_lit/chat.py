@@ -6,10 +6,10 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/chat.html.md"""
 
 # %% auto #0
 __all__ = ['LIMITS', 'ROLES', 'HELP', 'RequestError', 'check_request', 'prompt_tokens', 'StopText', 'Reply', 'stream_reply',
-           'ChatSession', 'chat', 'chat_cli', 'Busy', 'Worker', 'WorkerPool', 'parse_completion_request', 'create_app',
-           'web', 'web_cli']
+           'ChatSession', 'chat', 'chat_cli', 'Busy', 'Worker', 'Lease', 'WorkerPool', 'parse_completion_request',
+           'create_app', 'web', 'web_cli']
 
-# %% ../nbs/12_chat.ipynb #bb782e70
+# %% ../nbs/12_chat.ipynb #f4963644
 import asyncio, json, sys, time, uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -81,7 +81,7 @@ def prompt_tokens(engine:Engine, messages:list, max_tokens:int) -> list[int]:
                            "left for a reply; shorten it, or start a new conversation", 'messages')
     return tokens
 
-# %% ../nbs/12_chat.ipynb #d22bee92
+# %% ../nbs/12_chat.ipynb #7ad08966
 class StopText:
     "Cut streamed text at the first stop string, holding back only the tail that could still grow into one."
     def __init__(self, stops:list[str]):
@@ -134,7 +134,7 @@ def stream_reply(engine:Engine, tokens:list, # the prompt, e.g. from `prompt_tok
     reply.text += text
     if text: yield text
 
-# %% ../nbs/12_chat.ipynb #2ccd8fe3
+# %% ../nbs/12_chat.ipynb #82699724
 class ChatSession:
     "A conversation that keeps its KV cache between turns, so that each turn prefills only what is new."
     def __init__(self, engine:Engine, **sampling): # max_tokens, temperature, top_k, top_p, seed
@@ -155,7 +155,7 @@ class ChatSession:
         try: yield from stream_reply(self.engine, tokens, reply, cache=self.cache, **self.sampling)
         finally: self.messages.append({'role': 'assistant', 'content': reply.text})
 
-# %% ../nbs/12_chat.ipynb #f02e588e
+# %% ../nbs/12_chat.ipynb #96830fcd
 HELP = "/clear starts a new conversation, /quit (or Ctrl-D) leaves, Ctrl-C stops a reply"
 
 def _print_reply(pieces:Iterator[str]):
@@ -203,13 +203,23 @@ def chat_cli():
     "Console script `nanochat_lit_chat`."
     run_cli(chat, ['--prompt' if a == '-p' else a for a in sys.argv[1:]])
 
-# %% ../nbs/12_chat.ipynb #a323dc40
+# %% ../nbs/12_chat.ipynb #eac68249
 class Busy(Exception): "No worker became free in time."
 
 class Worker:
     "One model replica on one device, with one thread of its own: every engine call of a request runs there, in order."
     def __init__(self, engine:Engine):
-        self.engine, self.thread, self.busy = engine, ThreadPoolExecutor(max_workers=1), False
+        self.engine, self.thread = engine, ThreadPoolExecutor(max_workers=1)
+
+class Lease:
+    "One request's hold on a worker. Every way a request can end releases it; only the first release gives the worker back."
+    def __init__(self, pool:'WorkerPool', worker:Worker):
+        self.pool, self.worker, self.held = pool, worker, True
+
+    def release(self):
+        if self.held:
+            self.held = False
+            self.pool.free.put_nowait(self.worker)
 
 class WorkerPool:
     "Workers handed to requests one at a time; a request waits up to `max_wait` seconds for one, then is told the server is busy."
@@ -217,22 +227,14 @@ class WorkerPool:
         self.workers, self.max_wait, self.free = workers, max_wait, None
         self.waiting, self.tokens_served, self.recent = 0, 0, deque()  # recent: (time, tokens) of the last 10 s
 
-    async def acquire(self) -> Worker:
+    async def acquire(self) -> Lease:
         if self.free is None:  # made on first use, inside the server's event loop
             self.free = asyncio.Queue()
             for worker in self.workers: self.free.put_nowait(worker)
         self.waiting += 1
-        try: worker = await asyncio.wait_for(self.free.get(), self.max_wait)
+        try: return Lease(self, await asyncio.wait_for(self.free.get(), self.max_wait))
         except asyncio.TimeoutError: raise Busy() from None
         finally: self.waiting -= 1
-        worker.busy = True
-        return worker
-
-    def release(self, worker:Worker):
-        "Give `worker` back; releasing twice is harmless, so every way a request can end may call it."
-        if worker.busy:
-            worker.busy = False
-            self.free.put_nowait(worker)
 
     def count(self, tokens:int):
         now = time.monotonic()
@@ -246,18 +248,19 @@ class WorkerPool:
         return {'workers': len(self.workers), 'busy': len(self.workers) - free, 'waiting': self.waiting,
                 'tokens_served': self.tokens_served, 'tokens_per_sec': sum(n for _, n in self.recent) / 10}
 
-async def _pieces(pool:WorkerPool, worker:Worker, tokens:list, reply:Reply, settings:dict):
+async def _pieces(lease:Lease, tokens:list, reply:Reply, settings:dict):
     "The reply's text pieces, generated on the worker's thread; the worker goes back to the pool when this ends or is cancelled."
-    loop, stream = asyncio.get_running_loop(), stream_reply(worker.engine, tokens, reply, **settings)
+    worker, loop = lease.worker, asyncio.get_running_loop()
+    stream = stream_reply(worker.engine, tokens, reply, **settings)
     try:
         while (piece := await loop.run_in_executor(worker.thread, next, stream, None)) is not None:
-            pool.count(1)
+            lease.pool.count(1)
             if piece: yield piece
     finally:
         worker.thread.submit(stream.close)  # runs after any step still in flight
-        pool.release(worker)
+        lease.release()
 
-# %% ../nbs/12_chat.ipynb #aa6737a4
+# %% ../nbs/12_chat.ipynb #73dcdba0
 def _error(status:int, message:str, param:str|None=None, kind:str='invalid_request_error'):
     return JSONResponse({'error': {'message': message, 'type': kind, 'param': param, 'code': None}}, status_code=status,
                         headers={'Retry-After': '1'} if status == 503 else None)
@@ -302,11 +305,11 @@ def create_app(pool:WorkerPool, model_name:str):
             messages, settings, stream = parse_completion_request(body)
             tokens = prompt_tokens(pool.workers[0].engine, messages, settings['max_tokens'])
         except RequestError as e: return _error(400, str(e), e.param)
-        try: worker = await pool.acquire()
+        try: lease = await pool.acquire()
         except Busy:
             return _error(503, f"all {len(pool.workers)} workers stayed busy for {pool.max_wait:g} s; try again shortly", kind='server_busy')
         reply, id_, created = Reply(), f'chatcmpl-{uuid.uuid4().hex[:24]}', int(time.time())
-        pieces = _pieces(pool, worker, tokens, reply, settings)
+        pieces = _pieces(lease, tokens, reply, settings)
         head = {'id': id_, 'created': created, 'model': model_name}
         if stream:
             def chunk(delta, finish=None):
@@ -322,14 +325,14 @@ def create_app(pool:WorkerPool, model_name:str):
                 yield chunk({}, reply.finish_reason)
                 yield 'data: [DONE]\n\n'
             return StreamingResponse(events(), media_type='text/event-stream', headers={'Cache-Control': 'no-cache'},
-                                     background=BackgroundTask(pool.release, worker))  # also when the client left before the first chunk
+                                     background=BackgroundTask(lease.release))  # also when the client left before the first chunk
         try:
             async for _ in pieces:
                 if reply.tokens % 16 == 0 and await request.is_disconnected(): break
         except Exception as e: return JSONResponse({'error': _failure(e)}, status_code=500)
         finally:
             await pieces.aclose()
-            pool.release(worker)
+            lease.release()
         usage = {'prompt_tokens': len(tokens), 'completion_tokens': reply.tokens, 'total_tokens': len(tokens) + reply.tokens}
         return {**head, 'object': 'chat.completion', 'usage': usage,
                 'choices': [{'index': 0, 'message': {'role': 'assistant', 'content': reply.text}, 'finish_reason': reply.finish_reason}]}

@@ -83,7 +83,9 @@ def sample_next(logits:torch.Tensor, # (B, vocab_size)
         probs = sorted_logits.softmax(dim=-1)
         beyond = probs.cumsum(dim=-1) - probs >= top_p  # the mass before this token already reaches top_p
         logits = logits.scatter(-1, order, sorted_logits.masked_fill(beyond, float('-inf')))
-    return torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).view(-1)
+    cumulative = logits.softmax(dim=-1).cumsum(dim=-1)  # inverse-CDF sampling: one uniform number per row
+    uniform = torch.rand(logits.size(0), 1, generator=generator, device=logits.device) * cumulative[:, -1:]
+    return torch.searchsorted(cumulative, uniform, right=True).clamp_(max=logits.size(-1) - 1).view(-1)
 
 # %% ../nbs/06_engine.ipynb #64568658
 _ARITHMETIC = re.compile(r'[\d\s.+\-*/%()]+')
