@@ -9,7 +9,7 @@ __all__ = ['LIMITS', 'ROLES', 'HELP', 'RequestError', 'check_request', 'prompt_t
            'ChatSession', 'chat', 'chat_cli', 'Busy', 'Worker', 'Lease', 'WorkerPool', 'parse_completion_request',
            'create_app', 'web', 'web_cli']
 
-# %% ../nbs/12_chat.ipynb #f4963644
+# %% ../nbs/12_chat.ipynb #f54221d7
 import asyncio, json, sys, time, uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -81,7 +81,7 @@ def prompt_tokens(engine:Engine, messages:list, max_tokens:int) -> list[int]:
                            "left for a reply; shorten it, or start a new conversation", 'messages')
     return tokens
 
-# %% ../nbs/12_chat.ipynb #7ad08966
+# %% ../nbs/12_chat.ipynb #575a7cf5
 class StopText:
     "Cut streamed text at the first stop string, holding back only the tail that could still grow into one."
     def __init__(self, stops:list[str]):
@@ -115,7 +115,7 @@ def stream_reply(engine:Engine, tokens:list, # the prompt, e.g. from `prompt_tok
                  stop:list[str]=(), # strings that end the reply (not included)
                  cache=None, # a conversation's KV cache, see `Engine.generate`
                 ) -> Iterator[str]:
-    "One text piece per generated token ('' while a character is incomplete), ending at a stop token, a stop string or max_tokens."
+    "Text pieces as tokens arrive ('' while a character is incomplete), ending at a stop token, a stop string or max_tokens; `reply.tokens` counts the tokens."
     streamer, stops = TextStreamer(engine.tokenizer), StopText(stop)
     for step in engine.generate(tokens, max_tokens=max_tokens, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, cache=cache):
         token = step.tokens[0]
@@ -134,7 +134,7 @@ def stream_reply(engine:Engine, tokens:list, # the prompt, e.g. from `prompt_tok
     reply.text += text
     if text: yield text
 
-# %% ../nbs/12_chat.ipynb #82699724
+# %% ../nbs/12_chat.ipynb #147cc41e
 class ChatSession:
     "A conversation that keeps its KV cache between turns, so that each turn prefills only what is new."
     def __init__(self, engine:Engine, **sampling): # max_tokens, temperature, top_k, top_p, seed
@@ -155,7 +155,7 @@ class ChatSession:
         try: yield from stream_reply(self.engine, tokens, reply, cache=self.cache, **self.sampling)
         finally: self.messages.append({'role': 'assistant', 'content': reply.text})
 
-# %% ../nbs/12_chat.ipynb #96830fcd
+# %% ../nbs/12_chat.ipynb #d0fdca4b
 HELP = "/clear starts a new conversation, /quit (or Ctrl-D) leaves, Ctrl-C stops a reply"
 
 def _print_reply(pieces:Iterator[str]):
@@ -203,7 +203,7 @@ def chat_cli():
     "Console script `nanochat_lit_chat`."
     run_cli(chat, ['--prompt' if a == '-p' else a for a in sys.argv[1:]])
 
-# %% ../nbs/12_chat.ipynb #eac68249
+# %% ../nbs/12_chat.ipynb #50da7540
 class Busy(Exception): "No worker became free in time."
 
 class Worker:
@@ -252,15 +252,17 @@ async def _pieces(lease:Lease, tokens:list, reply:Reply, settings:dict):
     "The reply's text pieces, generated on the worker's thread; the worker goes back to the pool when this ends or is cancelled."
     worker, loop = lease.worker, asyncio.get_running_loop()
     stream = stream_reply(worker.engine, tokens, reply, **settings)
+    counted = 0
     try:
         while (piece := await loop.run_in_executor(worker.thread, next, stream, None)) is not None:
-            lease.pool.count(1)
+            lease.pool.count(reply.tokens - counted)
+            counted = reply.tokens
             if piece: yield piece
     finally:
         worker.thread.submit(stream.close)  # runs after any step still in flight
         lease.release()
 
-# %% ../nbs/12_chat.ipynb #73dcdba0
+# %% ../nbs/12_chat.ipynb #b838d1f9
 def _error(status:int, message:str, param:str|None=None, kind:str='invalid_request_error'):
     return JSONResponse({'error': {'message': message, 'type': kind, 'param': param, 'code': None}}, status_code=status,
                         headers={'Retry-After': '1'} if status == 503 else None)

@@ -1,0 +1,33 @@
+"nanochat_lit_eval chat as a person runs it: a table and a CSV, clear errors, and the same scores with 1 and 2 torchrun processes."
+import csv, os, subprocess, sys
+
+from conftest import SCRIPTS
+
+
+def run(base, *args):
+    return subprocess.run([*args], capture_output=True, text=True, timeout=600, env={**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(base)})
+
+
+def scores(base, *launcher):
+    done = run(base, *launcher, 'chat', '-a', 'ARC-Easy,SpellingBee', '--max-per-task', '6', '--max-tokens', '24', '--device', 'cpu')
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    path = next((base/'checkpoints'/'sft'/'memorized').glob('step_*'))/'chat_eval.csv'
+    return done.stdout, list(csv.DictReader(path.open()))
+
+
+def test_table_csv_and_torchrun(memorized_base):
+    out, alone = scores(memorized_base, SCRIPTS/'nanochat_lit_eval')
+    assert '| ARC-Easy |' in out and '| ChatCORE |' in out and 'chat_eval.csv' in out
+    assert [r['task'] for r in alone] == ['ARC-Easy', 'SpellingBee'] and all(0 <= float(r['accuracy']) <= 1 for r in alone)
+    _, together = scores(memorized_base, sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+                         '-m', 'nanochat_lit.chat_eval')
+    assert together == alone
+
+
+def test_bad_input(memorized_base):
+    for args, message in ((['-a', 'ARC-Medium'], 'valid tasks: ARC-Easy'), (['--max-per-task', '0'], 'max_per_task=0'),
+                          (['--stage', 'rl'], 'no rl checkpoints')):
+        done = run(memorized_base, SCRIPTS/'nanochat_lit_eval', 'chat', *args)
+        assert done.returncode == 2 and message in done.stderr and 'Traceback' not in done.stderr, (args, done.stderr[-1500:])
+    done = run(memorized_base, SCRIPTS/'nanochat_lit_eval', 'base')
+    assert done.returncode == 2 and 'one of chat' in done.stderr
