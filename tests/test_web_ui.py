@@ -25,6 +25,13 @@ def send(browser, text):
     browser.find_element(By.ID, 'send').click()
 
 
+def set_setting(browser, name, value):
+    "Type `value` into the settings panel's field `name` (opening the panel if it is closed)."
+    if not browser.find_element(By.ID, name).is_displayed(): browser.find_element(By.CSS_SELECTOR, '#settings summary').click()
+    field = browser.find_element(By.ID, name)
+    field.clear(); field.send_keys(value)
+
+
 def page_errors(browser):
     return [e for e in browser.get_log('browser') if e['level'] == 'SEVERE' and e.get('source') != 'network']
 
@@ -39,6 +46,7 @@ def rambling_server(rambling_base):
 def test_stream_stop_regenerate(browser, rambling_server, tmp_path):
     browser.get(rambling_server.url)
     wait_until(lambda: 'nanochat_lit-sft-rambling' in browser.page_source, what='the model name')
+    set_setting(browser, 'max-tokens', '4000')  # a reply of seconds, not a fraction of one: time to press stop mid-reply
     send(browser, 'Tell me everything')
     wait_until(lambda: streaming(browser), what='streaming to start')
     lengths, deadline = [], time.monotonic() + 20
@@ -55,6 +63,7 @@ def test_stream_stop_regenerate(browser, rambling_server, tmp_path):
     assert 'Stopped' in browser.find_element(By.CSS_SELECTOR, '#messages .message.assistant:last-child').text
     browser.save_screenshot(str(tmp_path/'stopped.png'))
 
+    set_setting(browser, 'max-tokens', '200')
     browser.find_element(By.CSS_SELECTOR, '.regenerate').click()
     wait_until(lambda: streaming(browser), what='the regenerated reply to start')
     wait_until(lambda: not streaming(browser), seconds=60, what='the regenerated reply to finish')
@@ -68,9 +77,7 @@ def test_real_replies_edit_resend_new_chat(browser, memorized_base):
     server = WebServer(memorized_base)
     try:
         browser.get(server.url)
-        browser.find_element(By.CSS_SELECTOR, '#settings summary').click()
-        temperature = browser.find_element(By.ID, 'temperature')
-        temperature.clear(); temperature.send_keys('0')
+        set_setting(browser, 'temperature', '0')
         send(browser, '你好')
         wait_until(lambda: replies(browser) and not streaming(browser) and replies(browser)[-1].text, what='a reply')
         assert replies(browser)[-1].text == '你好！我能帮你什么？🙂'
