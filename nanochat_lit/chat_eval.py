@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_model
 from .common import ConfigError, atomic_write, run_cli, setup_distributed, teardown_distributed
+from .core_eval import core_eval
 from .corpora import markdown_table
 from .engine import Engine
 from .tasks import Task, get_task
@@ -143,7 +144,7 @@ def eval_chat(stage:str=None, # base, mid, sft or rl; default: the most trained 
     return results
 
 def eval_cli():
-    "Console script `nanochat_lit_eval chat ...` (and `-a` for --tasks)."
-    run_cli({'chat': eval_chat}, ['--tasks' if a == '-a' else a for a in sys.argv[1:]])
+    "Console script `nanochat_lit_eval base ...` (CORE, chapter 7a) or `nanochat_lit_eval chat ...` (with `-a` for --tasks)."
+    run_cli({'base': core_eval, 'chat': eval_chat}, ['--tasks' if a == '-a' else a for a in sys.argv[1:]])
 
 if __name__ == '__main__' and '__file__' in globals(): eval_cli()  # torchrun -m nanochat_lit.chat_eval; not in a notebook

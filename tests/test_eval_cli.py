@@ -29,5 +29,7 @@ def test_bad_input(memorized_base):
                           (['--stage', 'rl'], 'no rl checkpoints')):
         done = run(memorized_base, SCRIPTS/'nanochat_lit_eval', 'chat', *args)
         assert done.returncode == 2 and message in done.stderr and 'Traceback' not in done.stderr, (args, done.stderr[-1500:])
-    done = run(memorized_base, SCRIPTS/'nanochat_lit_eval', 'base')
-    assert done.returncode == 2 and 'one of chat' in done.stderr
+    done = run(memorized_base, SCRIPTS/'nanochat_lit_eval', 'base', '--max-per-task', '0')  # CORE takes base models
+    assert done.returncode == 2 and 'no base checkpoints' in done.stderr, done.stderr[-1500:]
+    done = run(memorized_base, SCRIPTS/'nanochat_lit_eval', 'rate')
+    assert done.returncode == 2 and 'one of base, chat' in done.stderr
