@@ -9,7 +9,7 @@ __all__ = ['LIMITS', 'ROLES', 'HELP', 'RequestError', 'check_request', 'prompt_t
            'ChatSession', 'chat', 'chat_cli', 'Busy', 'Worker', 'Lease', 'WorkerPool', 'parse_completion_request',
            'create_app', 'web', 'web_cli']
 
-# %% ../nbs/12_chat.ipynb #f54221d7
+# %% ../nbs/12_chat.ipynb #afe7b8ac
 import asyncio, json, sys, time, uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -81,7 +81,7 @@ def prompt_tokens(engine:Engine, messages:list, max_tokens:int) -> list[int]:
                            "left for a reply; shorten it, or start a new conversation", 'messages')
     return tokens
 
-# %% ../nbs/12_chat.ipynb #575a7cf5
+# %% ../nbs/12_chat.ipynb #f3c0a03f
 class StopText:
     "Cut streamed text at the first stop string, holding back only the tail that could still grow into one."
     def __init__(self, stops:list[str]):
@@ -134,7 +134,7 @@ def stream_reply(engine:Engine, tokens:list, # the prompt, e.g. from `prompt_tok
     reply.text += text
     if text: yield text
 
-# %% ../nbs/12_chat.ipynb #147cc41e
+# %% ../nbs/12_chat.ipynb #b0318aad
 class ChatSession:
     "A conversation that keeps its KV cache between turns, so that each turn prefills only what is new."
     def __init__(self, engine:Engine, **sampling): # max_tokens, temperature, top_k, top_p, seed
@@ -155,7 +155,7 @@ class ChatSession:
         try: yield from stream_reply(self.engine, tokens, reply, cache=self.cache, **self.sampling)
         finally: self.messages.append({'role': 'assistant', 'content': reply.text})
 
-# %% ../nbs/12_chat.ipynb #d0fdca4b
+# %% ../nbs/12_chat.ipynb #22bfa0d6
 HELP = "/clear starts a new conversation, /quit (or Ctrl-D) leaves, Ctrl-C stops a reply"
 
 def _print_reply(pieces:Iterator[str]):
@@ -203,7 +203,7 @@ def chat_cli():
     "Console script `nanochat_lit_chat`."
     run_cli(chat, ['--prompt' if a == '-p' else a for a in sys.argv[1:]])
 
-# %% ../nbs/12_chat.ipynb #50da7540
+# %% ../nbs/12_chat.ipynb #a4866a2e
 class Busy(Exception): "No worker became free in time."
 
 class Worker:
@@ -262,7 +262,7 @@ async def _pieces(lease:Lease, tokens:list, reply:Reply, settings:dict):
         worker.thread.submit(stream.close)  # runs after any step still in flight
         lease.release()
 
-# %% ../nbs/12_chat.ipynb #b838d1f9
+# %% ../nbs/12_chat.ipynb #267ad463
 def _error(status:int, message:str, param:str|None=None, kind:str='invalid_request_error'):
     return JSONResponse({'error': {'message': message, 'type': kind, 'param': param, 'code': None}}, status_code=status,
                         headers={'Retry-After': '1'} if status == 503 else None)
