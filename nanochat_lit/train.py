@@ -314,7 +314,7 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
             model.train()
             for text in result['samples'].values(): bar.write(f"  sample: {text!r}")
         if (s['save_every'] > 0 and step % s['save_every'] == 0 and step > start_step) or last:
-            meta = {'model_config': asdict(plan.model_config), 'settings': {**s, **lrs}, 'val_bpb': result.get('val_bpb'),
+            meta = {'model_config': asdict(plan.model_config), 'settings': {**s, **lrs}, 'val_bpb': result.get('val_bpb'), 'data_dir': str(data_dir),
                     'tokenizer': {'dir': str(Path(tokenizer_dir or default_tokenizer_dir()).resolve()), 'vocab_size': tokenizer.vocab_size}}
             rank_state = {'loaders': [l.state_dict() for l in train_loaders], 'rng': rng_state(), 'loss_ema': loss_ema}
             result['checkpoint'] = save_checkpoint(directory, step, model.state_dict(), optimizer.state_dict(),
