@@ -99,6 +99,7 @@ nav.pager .next { margin-left: auto; }
 }
 pre, code { font: 14px/1.45 ui-monospace, monospace; }
 pre { overflow-x: auto; }
+:not(pre) > code { overflow-wrap: anywhere; }  /* a long command in a sentence wraps instead of widening the page */
 .input_area pre { background: #f7f7f9; padding: .6rem .8rem; border-radius: 4px; }
 .output_area pre { padding: .3rem .8rem; border-left: 3px solid #d0d7de; }
 table { border-collapse: collapse; margin: .8rem 0; display: block; max-width: 100%; width: max-content; overflow-x: auto; }
