@@ -7,11 +7,12 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/core_eval.html.md"""
 # %% auto #0
 __all__ = ['TASK_TYPES', 'CORE_TASK_SPECS', 'CORE_SPECS', 'FEWSHOT_SEED', 'SHUFFLE_SEED', 'ITEM_FIELDS', 'SHARE_MIN_TOKENS',
            'CORE_BUNDLE_URL', 'CORE_BUNDLE_SHA256', 'BUNDLE_TIMEOUT', 'OFFLINE_FORMAT', 'OLMO', 'OE', 'OLMO_FILES',
-           'BIGBENCH', 'BIGBENCH_TASKS', 'OLMO_CONVERTERS', 'CORE_SOURCES', 'CoreTaskSpec', 'CoreTask', 'core_table',
-           'fewshot_examples', 'render_prompts', 'check_item', 'read_items', 'write_items', 'continuation_spans',
-           'crop_left', 'item_sequences', 'score_sequences', 'logits_only_at', 'shared_prefix', 'score_continuations',
-           'item_order', 'evaluate_task', 'centered_accuracy', 'core_label', 'evaluate_core', 'fetch_bundle',
-           'bundle_tasks', 'offline_dir', 'fetch_offline', 'offline_tasks', 'core_tasks', 'core_eval', 'core_eval_cli']
+           'BIGBENCH', 'BIGBENCH_TASKS', 'OLMO_CONVERTERS', 'CORE_SOURCES', 'SAMPLE_PROMPTS', 'CoreTaskSpec',
+           'CoreTask', 'core_table', 'fewshot_examples', 'render_prompts', 'check_item', 'read_items', 'write_items',
+           'continuation_spans', 'crop_left', 'item_sequences', 'score_sequences', 'logits_only_at', 'shared_prefix',
+           'score_continuations', 'item_order', 'evaluate_task', 'centered_accuracy', 'core_label', 'evaluate_core',
+           'fetch_bundle', 'bundle_tasks', 'offline_dir', 'fetch_offline', 'offline_tasks', 'core_tasks', 'split_bpb',
+           'core_eval', 'core_eval_cli']
 
 # %% ../nbs/07a_core_eval.ipynb #17769fe2
 import csv, dataclasses, gzip, hashlib, io, json, math, os, random, shutil, tempfile, time, urllib.request, zipfile
@@ -24,7 +25,9 @@ import torch, torch.distributed as dist, torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .common import ConfigError, atomic_write, base_dir, get_rank, print0, run_cli
-from .engine import KVCache
+from .dataloader import DataLoader
+from .engine import Engine, KVCache
+from .loss_eval import evaluate_bpb
 from .corpora import download_package, glob_to_regex, markdown_table, read_members
 from .tasks import TASK_PACKAGES, TaskDataError, load_records
 
@@ -584,25 +587,56 @@ def core_tasks(source:str='auto', # 'bundle' (the official files), 'offline' (re
 from .checkpoint import load_model
 from .common import setup_distributed, teardown_distributed
 
+SAMPLE_PROMPTS = ('The capital of France is', 'The chemical symbol of gold is', 'If yesterday was Friday, then tomorrow will be',
+                  'The opposite of hot is', 'The planets of the solar system are:')
+
+def split_bpb(model, tokenizer, data_dir:str|Path, split:str, tokens:int, batch_size:int=8) -> float:
+    "Bits per byte of `model` on about `tokens` tokens of a dataset split (chapter 5's measure), shared among ranks."
+    T = model.config.sequence_len
+    loader = DataLoader(tokenizer, split, batch_size, T, data_dir, model.embed.weight.device)
+    world = dist.get_world_size() if dist.is_initialized() else 1
+    with torch.no_grad():
+        return evaluate_bpb(model, iter(loader), max(1, tokens // (batch_size * T * world)), tokenizer.token_bytes().to(model.embed.weight.device))
+
 def core_eval(model_tag:str=None, # the base run's tag (e.g. d20); default: the most recent
               step:int=None, # a saved step; default: the latest
               source:str='auto', # 'auto', 'bundle' or 'offline'
               max_per_task:int=None, # items per task; default: all
               tasks:str=None, # comma-separated task labels; default: all the source has
               batch_size:int=32, # sequences per forward pass
+              data_dir:str=None, # the dataset for bits per byte; default: the one the run trained on
+              eval_tokens:int=None, # tokens of each split for bits per byte; default: as many as the run's own evaluations; 0: skip
               device:str=None, # cpu, cuda, mps; default: autodetected
               fetch_bigbench:bool=True, # offline: download the bigbench sdist (358 MB, once)
              ) -> dict:
-    "Score a base model on CORE (DCLM's 22 tasks; offline, the ones the registries hold) and print one line per task."
+    "Evaluate a base model: bits per byte on its train and val data, CORE, and a few greedy samples; write core_eval.csv beside the checkpoint."
     info = setup_distributed(device)
     try:
         model, tokenizer, meta = load_model('base', model_tag, step, device=str(info.device))
+        data_dir = data_dir or meta.get('data_dir')
+        eval_tokens = meta.get('settings', {}).get('eval_tokens', 2**19) if eval_tokens is None else eval_tokens
+        bpb = {}
+        if eval_tokens and data_dir and Path(data_dir).is_dir():
+            bpb = {split: split_bpb(model, tokenizer, data_dir, split, eval_tokens) for split in ('train', 'val')}
+            print0(f"bits per byte on {data_dir}: train {bpb['train']:.4f}, val {bpb['val']:.4f}")
+        elif eval_tokens: print0(f"bits per byte skipped: no dataset at {data_dir!r}; pass --data-dir")
         result = evaluate_core(model, tokenizer, max_per_task, source, tasks.split(',') if tasks else None, batch_size,
                                fetch_bigbench=fetch_bigbench)
         print0(f"{result['label']}: {result['core']:.4f}  ({meta['path']}{f', {max_per_task} items per task' if max_per_task else ''})")
-        return result
+        if info.is_master:
+            engine = Engine(model, tokenizer)
+            for prompt in SAMPLE_PROMPTS:
+                (row,), _ = engine.generate_batch(tokenizer.encode(prompt, prepend='<|bos|>'), max_tokens=16, temperature=0)
+                print(f"  sample: {prompt}{tokenizer.decode(row)!r}")
+            rows = [{'metric': f'bpb {split}', 'value': f'{value:.6f}'} for split, value in bpb.items()]
+            rows += [{'metric': label, 'value': f'{value:.6f}'} for label, value in result['centered'].items()]
+            rows.append({'metric': result['label'], 'value': f"{result['core']:.6f}"})
+            with atomic_write(Path(meta['path'])/'core_eval.csv', 'w') as f:
+                writer = csv.DictWriter(f, fieldnames=['metric', 'value'])
+                writer.writeheader(); writer.writerows(rows)
+        return {**result, 'bpb': bpb}
     finally: teardown_distributed()
 
 def core_eval_cli(argv:list|None=None):
-    "Console entry point: `nanochat_lit_core_eval --max-per-task 100`."
+    "Run `core_eval` with flags from the command line; `nanochat_lit_eval base` (chapter 7b) is the console script."
     run_cli(core_eval, argv)

@@ -1,5 +1,5 @@
 "nanochat_lit_eval chat as a person runs it: a table and a CSV, clear errors, and the same scores with 1 and 2 torchrun processes."
-import csv, os, subprocess, sys
+import csv, os, shutil, subprocess, sys
 
 from conftest import SCRIPTS
 
@@ -33,3 +33,14 @@ def test_bad_input(memorized_base):
     assert done.returncode == 2 and 'no base checkpoints' in done.stderr, done.stderr[-1500:]
     done = run(memorized_base, SCRIPTS/'nanochat_lit_eval', 'rate')
     assert done.returncode == 2 and 'one of base, chat' in done.stderr
+
+
+def test_base_model_report(memorized_base, tmp_path):
+    (tmp_path/'checkpoints'/'base').mkdir(parents=True)
+    shutil.copytree(memorized_base/'checkpoints'/'sft'/'memorized', tmp_path/'checkpoints'/'base'/'memorized')  # a model is a model
+    done = run(tmp_path, SCRIPTS/'nanochat_lit_eval', 'base', '--tasks', 'copa', '--max-per-task', '4', '--source', 'offline')
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert 'bits per byte skipped' in done.stdout and 'CORE-offline (1 tasks)' in done.stdout, done.stdout
+    assert done.stdout.count('  sample: ') == 5
+    report = next((tmp_path/'checkpoints'/'base'/'memorized').glob('step_*'))/'core_eval.csv'
+    assert [r['metric'] for r in csv.DictReader(report.open())] == ['copa', 'CORE-offline (1 tasks)']
