@@ -13,7 +13,7 @@ __all__ = ['LIMITS', 'ROLES', 'HELP', 'RequestError', 'check_request', 'prompt_t
 import asyncio, json, sys, time, uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Iterator
@@ -25,7 +25,7 @@ from starlette.background import BackgroundTask
 
 from .checkpoint import load_model
 from .common import ConfigError, autodetect_device, base_dir, run_cli
-from .engine import Engine, TextStreamer, check_sampling
+from .engine import Engine, TextStreamer
 
 LIMITS = {'messages': 500, 'message_chars': 8_000, 'total_chars': 32_000,  # per request
           'temperature': (0.0, 2.0), 'top_k': (0, 200), 'max_tokens': (1, 4_096)}

