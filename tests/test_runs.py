@@ -17,6 +17,14 @@ def test_speedrun_dry_run():
     assert '(8.0 per matrix and LM head parameter)' in result.stdout, result.stdout
     hours = float(re.search(r'time\s+([\d.]+) h at 45% MFU', result.stdout)[1])
     assert hours <= 2.5, hours
+    check_later_stages(result.stdout, 'speedrun')
+    assert '-m nanochat_lit.chat_eval chat --stage sft --model-tag speedrun' in result.stdout
+
+def check_later_stages(stdout, tag):
+    "Every later stage is in the recipe and planned, each starting from the one before."
+    for stage, source in (('mid', 'base'), ('sft', 'mid'), ('rl', 'sft')):
+        assert f'--stage {stage} --source-tag {tag}' in stdout, stage
+        assert re.search(rf'{stage} stage\n  from +{source}/{tag}\n', stdout), (stage, stdout)
 
 def test_speedrun_dry_run_refuses_a_batch_that_does_not_divide():
     result = dry_run('speedrun.sh', NPROC='3')
@@ -28,3 +36,4 @@ def test_laptop_dry_run():
     assert 'depth 8' in result.stdout and '4 rows x 512 x 1 devices x 32 accumulation' in result.stdout
     memory = float(result.stdout.split('memory per device  ~')[1].split()[0])
     assert memory < 6, f'the laptop-6gb preset must fit in 6 GB, estimated {memory} GiB'
+    check_later_stages(result.stdout, 'laptop')

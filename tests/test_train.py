@@ -88,7 +88,7 @@ def test_flag_spellings_and_bad_input(tmp_path):
     cases = [(['--preset', 'cpu', '--total-batch-size', '1000', '--dry-run'], 'not a multiple of device_batch_size*max_seq_len*world_size'),
              (['--preset', 'nope'], 'unknown preset'),
              (['--preset', 'cpu', '--num-iterations', '1'], 'nanochat_lit_tok train'),
-             (['--stage', 'sft', '--preset', 'cpu'], "stage='sft'"),
+             (['--stage', 'dpo', '--preset', 'cpu'], "unknown stage 'dpo'; choose one of base, mid, sft, rl"),
              (['--preset', 'cpu', '--window-pattern', 'SXL', '--dry-run'], "window_pattern='SXL' may contain only S")]
     for args, message in cases:
         result = run('nanochat_lit_train', *args, base=tmp_path, check=False)

@@ -1,0 +1,108 @@
+"nanochat_lit_train --stage mid|sft|rl as people run it: killed and resumed, two processes against one on the same global batch, and bad input."
+import json, signal, subprocess, sys, time
+from pathlib import Path
+
+import pytest, torch
+
+from conftest import SCRIPTS, _save
+from test_train import env, run
+
+TINY = {'mid': ['--device-batch-size', '2', '--eval-every', '0', '--no-compile'],
+        'sft': ['--device-batch-size', '2', '--eval-every', '0', '--chat-eval', ''],
+        'rl': ['--num-samples', '4', '--max-new-tokens', '96', '--problems', '100', '--eval-every', '0', '--eval-problems', '4', '--eval-samples', '2']}
+BATCH = {'mid': ['--total-batch-size', '1024'], 'sft': ['--examples-per-step', '4'],  # two micro-batches of one process, one each of two
+         'rl': ['--prompts-per-step', '2']}
+COMMON = ['--data', 'offline', '--device', 'cpu', '--source-tag', 'tiny']
+STEPS, SAVE_EVERY = {'mid': 30, 'sft': 30, 'rl': 9}, {'mid': 10, 'sft': 10, 'rl': 3}
+RL_PROMPTS = 2 * STEPS['rl']
+
+
+@pytest.fixture(scope='module')
+def stages(tmp_path_factory):
+    """A base directory with a small random model saved as base and mid checkpoints (tag 'tiny'), and as the sft checkpoint the same
+    model fitted to the first math problems RL reads: sampled at temperature 1 its replies are sometimes right, so rewards differ."""
+    from nanochat_lit.chat_data import MathProblems
+    from nanochat_lit.common import base_dir
+    from nanochat_lit.gpt import build_model, config_from_depth
+    from nanochat_lit.sft import PaddedConversations, sft_loss
+    from nanochat_lit.tokenizer import Tokenizer
+    base = tmp_path_factory.mktemp('stages')
+    (base_dir()/'tasks').mkdir(parents=True, exist_ok=True)
+    (base/'tasks').symlink_to(base_dir()/'tasks', target_is_directory=True)  # the task data cached by the notebooks
+    problems = MathProblems('train', size=100)
+    texts = [part['text'] if isinstance(m['content'], list) else m['content'] for i in range(len(problems))
+             for m in problems[i]['messages'] for part in (m['content'] if isinstance(m['content'], list) else [m])]
+    tokenizer = Tokenizer.train(texts, vocab_size=400)
+    torch.manual_seed(0)
+    model = build_model(config_from_depth(2, tokenizer.vocab_size, aspect_ratio=32, head_dim=32, sequence_len=256), 'cpu')
+    for stage in ('base', 'mid'): _save(base, stage, 'tiny', model, tokenizer, 0)
+    solutions = next(PaddedConversations(problems[:RL_PROMPTS], tokenizer, batch_size=RL_PROMPTS, seq_len=256))
+    fit = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    for _ in range(100):
+        sft_loss(model, solutions).backward()
+        fit.step(); fit.zero_grad()
+    _save(base, 'sft', 'tiny', model, tokenizer, 0)
+    return base
+
+
+def losses(base, stage, tag):
+    lines = (base/'checkpoints'/stage/tag/'metrics.jsonl').read_text().splitlines()
+    return {r['step']: r['loss'] for r in map(json.loads, lines) if 'loss' in r}
+
+
+def source_of(stage): return {'mid': 'base', 'sft': 'mid', 'rl': 'sft'}[stage]
+
+
+@pytest.mark.parametrize('stage', ['mid', 'sft', 'rl'])
+def test_sigkill_then_resume_matches_uninterrupted_run(stages, stage):
+    steps, save_every = STEPS[stage], SAVE_EVERY[stage]
+    args = ['--stage', stage, '--source', source_of(stage), *COMMON, *TINY[stage], *BATCH[stage], '--num-iterations', str(steps),
+            '--save-every', str(save_every)]
+    run('nanochat_lit_train', *args, '--model-tag', 'whole', base=stages)
+    process = subprocess.Popen([str(SCRIPTS/'nanochat_lit_train'), *args, '--model-tag', 'killed'], env=env(stages),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first_checkpoint = stages/'checkpoints'/stage/'killed'/f'step_{save_every:06d}'
+    deadline = time.time() + 300
+    while not first_checkpoint.exists() and process.poll() is None and time.time() < deadline: time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    done = sorted(p.name for p in (stages/'checkpoints'/stage/'killed').glob('step_*'))
+    assert done and done[-1] < f'step_{steps:06d}', f'the run was not killed before it finished: {done}'
+    run('nanochat_lit_train', *args, '--model-tag', 'killed', '--resume', base=stages)
+    whole, resumed = losses(stages, stage, 'whole'), losses(stages, stage, 'killed')
+    assert sorted(resumed) == list(range(1, steps + 1))
+    assert resumed == whole  # bit-identical: the same conversations (RL: the same sampled replies), optimizer state and schedule
+    assert sum(loss != 0 for loss in whole.values()) >= steps // 3, whole  # RL's loss is 0 when a group's rewards agree: not always
+
+
+@pytest.mark.parametrize('stage', ['mid', 'sft', 'rl'])
+def test_two_processes_match_one_on_the_same_global_batch(stages, stage):
+    args = ['--stage', stage, '--source', source_of(stage), *COMMON, *TINY[stage], *BATCH[stage], '--num-iterations', '6', '--save-every', '0']
+    run('nanochat_lit_train', *args, '--model-tag', 'one', base=stages)
+    two = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', '-m', 'nanochat_lit.train',
+                          *args, '--model-tag', 'two'], capture_output=True, text=True, env=env(stages), timeout=600)
+    assert two.returncode == 0, two.stderr[-3000:]
+    one, two = losses(stages, stage, 'one'), losses(stages, stage, 'two')
+    assert sorted(one) == sorted(two) == list(range(1, 7))
+    assert any(loss != 0 for loss in one.values()), one
+    for step in one: assert one[step] == pytest.approx(two[step], rel=1e-4), (step, one[step], two[step])
+
+
+def test_bad_input(stages, tmp_path):
+    only_base = tmp_path/'only_base'
+    _copy = lambda stage: (only_base/'checkpoints').mkdir(parents=True, exist_ok=True) or \
+        (only_base/'checkpoints'/stage).symlink_to(stages/'checkpoints'/stage, target_is_directory=True)
+    _copy('base')
+    (only_base/'tasks').symlink_to(stages/'tasks', target_is_directory=True)
+    zigzag = tmp_path/'mine.jsonl'
+    zigzag.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
+                      '{"messages": [{"role": "user", "content": "hi"}, {"role": "user", "content": "again"}]}\n')
+    cases = [(['--stage', 'sft', '--data', 'offline', '--device', 'cpu'], only_base, f"no mid checkpoints under {only_base/'checkpoints'/'mid'}"),
+             (['--stage', 'mid', *COMMON, '--custom', str(zigzag)], stages, f"{zigzag}:2: message 1 has role 'user' where 'assistant' was expected"),
+             (['--stage', 'mid', *COMMON, '--tasks', ''], stages, 'the mixture is empty'),
+             (['--stage', 'mid', *COMMON, '--tasks', 'Alpaca,Poetry'], stages, "unknown task 'Poetry' in --tasks"),
+             (['--stage', 'sft', *COMMON, '--data', 'web'], stages, "data='web' is not one of auto, hub, offline")]
+    for args, base, message in cases:
+        result = run('nanochat_lit_train', *args, base=base, check=False)
+        assert result.returncode == 2 and message in result.stderr, (args, result.returncode, result.stderr[-2000:])
+        assert 'Traceback' not in result.stderr
