@@ -53,10 +53,11 @@ def mid_parts(split:str, # 'train' or 'val'
                 'GSM8K': lambda: GSM8K(split_), 'Identity': me(1000 if train else 100),
                 'SimpleSpelling': lambda: SimpleSpelling(split_, size=200_000 if train else 1000),
                 'SpellingBee': lambda: SpellingBee(split_, size=80_000 if train else 1000)}
-    parts = {'Alpaca': lambda: Alpaca('en', split_), 'ToolCalls': lambda: ToolCalls('en', split_), 'Identity': me(1000 if train else 100),
-             'MathProblems': lambda: MathProblems(split_, size=2000 if train else 200),
-             'SimpleSpelling': lambda: SimpleSpelling(split_, size=1000 if train else 100),
-             'SpellingBee': lambda: SpellingBee(split_, size=1000 if train else 100)}
+    alpaca = lambda: TaskSequence([Alpaca('en', split_)] * (2 if train else 1), validation=not train)  # twice: the only general chat here
+    parts = {'Alpaca': alpaca, 'ToolCalls': lambda: ToolCalls('en', split_), 'Identity': me(500 if train else 100),
+             'MathProblems': lambda: MathProblems(split_, size=1000 if train else 200),
+             'SimpleSpelling': lambda: SimpleSpelling(split_, size=300 if train else 100),
+             'SpellingBee': lambda: SpellingBee(split_, size=300 if train else 100)}
     if train: parts['MMLU'] = lambda: TaskSequence([MMLU('dev', source='offline'), MMLU('validation', source='offline')])  # practice; test stays unseen
     return parts
 

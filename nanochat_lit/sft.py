@@ -31,15 +31,16 @@ def sft_parts(split:str, # 'train' or 'val'
              ) -> dict[str, Callable]:
     "SFT's mixture, {part: () -> Task}; built only when a part is used."
     train, split_ = split == 'train', 'train' if split == 'train' else 'test'
-    parts = {'Identity': lambda: Identity(split_, size=500 if train else 100, **(identity or {})),
-             'SimpleSpelling': lambda: SimpleSpelling(split_, size=300 if train else 100),
-             'SpellingBee': lambda: SpellingBee(split_, size=300 if train else 100)}
+    parts = {'Identity': lambda: Identity(split_, size=300 if train else 100, **(identity or {})),
+             'SimpleSpelling': lambda: SimpleSpelling(split_, size=200 if train else 100),
+             'SpellingBee': lambda: SpellingBee(split_, size=200 if train else 100)}
     if data == 'hub':
         parts['SmolTalk'] = lambda: SmolTalk(split_)[:10_000 if train else 1000]
         if train: parts.update({'ARC': lambda: TaskSequence([ARC('ARC-Easy', 'train'), ARC('ARC-Challenge', 'train')]),
                                 'GSM8K': lambda: GSM8K('train')})
         return parts
-    parts.update({'Alpaca': lambda: Alpaca('en', split_), 'MathProblems': lambda: MathProblems(split_, size=1000 if train else 100)})
+    alpaca = lambda: TaskSequence([Alpaca('en', split_)] * (2 if train else 1), validation=not train)  # twice: the only general chat here
+    parts.update({'Alpaca': alpaca, 'MathProblems': lambda: MathProblems(split_, size=500 if train else 100)})
     if train: parts['ARC'] = lambda: TaskSequence([ARC('ARC-Easy', 'validation', 'offline'), ARC('ARC-Challenge', 'validation', 'offline')])
     return parts
 
