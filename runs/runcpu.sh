@@ -30,7 +30,7 @@ stage dataset nanochat_lit_data --preset cpu --output "$base/data/cpu"
 stage base nanochat_lit_train --preset cpu --data-dir "$base/data/cpu" --model-tag cpu-d4
 # The later stages train on the offline mixtures (registry data): the hub mixtures are far too large for a CPU.
 stage mid nanochat_lit_train --stage mid --preset cpu --source-tag cpu-d4 --data offline
-stage sft nanochat_lit_train --stage sft --preset cpu --source-tag cpu-d4 --data offline --lr-frac 0.1
+stage sft nanochat_lit_train --stage sft --preset cpu --source-tag cpu-d4 --data offline --lr-frac 0.2
 stage rl nanochat_lit_train --stage rl --preset cpu --source-tag cpu-d4 --data offline --num-iterations 30 --prompts-per-step 4 \
   --num-samples 4 --max-new-tokens 128 --eval-every 15 --eval-problems 40 --eval-samples 4
 stage evaluation nanochat_lit_eval chat --stage rl --model-tag cpu-d4 -a ARC-Easy,MMLU,SpellingBee,GSM8K --max-per-task 50 --max-tokens 128
