@@ -1,6 +1,5 @@
 "nanochat_lit_train --stage mid|sft|rl as people run it: killed and resumed, two processes against one on the same global batch, and bad input."
 import json, signal, subprocess, sys, time
-from pathlib import Path
 
 import pytest, torch
 
