@@ -8,15 +8,15 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/chat_data.html.md"""
 __all__ = ['CHAT_LANGUAGES', 'CHAT_SPLITS', 'LLAMAFACTORY', 'CHAT_DATA', 'TOOL_LIST_HEADERS', 'ASSISTANT_TURNS', 'TURN_FOLLOWS',
            'IDENTITY_NAME', 'IDENTITY_MAKER', 'OTHER_ASSISTANTS', 'IDENTITY_QUESTIONS', 'IDENTITY_HELD_OUT_QUESTIONS',
            'IDENTITY_ANSWERS', 'NAMES', 'ITEMS', 'OPERATIONS', 'MATH_TEMPLATES', 'HELD_OUT_MATH_TEMPLATES',
-           'TRAIN_MATH_TEMPLATES', 'DemoTask', 'Alpaca', 'conversation_text', 'tool_list', 'ToolCalls', 'GeneratedTask',
-           'Identity', 'calc', 'template_name', 'MathProblems']
+           'TRAIN_MATH_TEMPLATES', 'DemoTask', 'Alpaca', 'conversation_text', 'tool_list', 'ToolCalls', 'Identity',
+           'calc', 'template_name', 'MathProblems']
 
 # %% ../nbs/07c_chat_data.ipynb #b718858d
-import copy, json, operator, random
+import copy, json, operator
 
 from .common import ConfigError
 from .corpora import Corpus, is_held_out
-from .tasks import TASK_DATA, TASK_PACKAGES, Task, TaskData, final_answer, gsm8k_parts, load_records, same_number
+from .tasks import TASK_DATA, TASK_PACKAGES, GeneratedTask, Task, TaskData, final_answer, gsm8k_parts, load_records, same_number
 
 # %% ../nbs/07c_chat_data.ipynb #b7b37019
 CHAT_LANGUAGES = ('en', 'zh')
@@ -130,19 +130,6 @@ class ToolCalls(DemoTask):
         for message in messages:  # a reply without calls is plain text
             if message['role'] == 'assistant' and len(message['content']) == 1: message['content'] = message['content'][0]['text']
         return {'messages': messages}
-
-# %% ../nbs/07c_chat_data.ipynb #f1c28420
-class GeneratedTask(Task):
-    "Conversations made from templates: conversation `index` comes from a generator seeded by task, split, seed and index."
-    def __init__(self, split:str, size:int, seed:int):
-        _check_choice('split', split, CHAT_SPLITS)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ConfigError(f"size={size!r} must be a positive whole number of conversations, e.g. 1000")
-        self.split, self.size, self.seed, self.source = split, size, seed, 'generated'
-    def __len__(self) -> int: return self.size
-    def rng(self, index:int) -> random.Random:
-        "The generator conversation `index` is drawn with."
-        return random.Random(f'{self.name}:{self.split}:{self.seed}:{index}')
 
 # %% ../nbs/07c_chat_data.ipynb #499adbbc
 IDENTITY_NAME = 'Lumen'

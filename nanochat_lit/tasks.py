@@ -11,9 +11,9 @@ __all__ = ['TASK_SOURCES', 'HUB_TIMEOUT', 'TASKS_FORMAT', 'TASK_PACKAGES', 'MMLU
            'TaskMixture', 'TaskDataError', 'TaskData', 'arc_record', 'mmlu_record', 'gsm8k_record', 'humaneval_record',
            'smoltalk_record', 'task_data_dir', 'fetch_package', 'hub_available', 'load_records',
            'multiple_choice_prompt', 'multiple_choice', 'DatasetTask', 'MultipleChoiceTask', 'ARC', 'MMLU',
-           'gsm8k_parts', 'final_answer', 'same_number', 'GSM8K', 'extract_code', 'HumanEval', 'word_list', 'WordTask',
-           'SpellingBee', 'SimpleSpelling', 'SmolTalk', 'check_messages', 'CustomJSON', 'get_task', 'task_table',
-           'fetch_tasks', 'tasks_cli']
+           'gsm8k_parts', 'final_answer', 'same_number', 'GSM8K', 'extract_code', 'HumanEval', 'word_list',
+           'GeneratedTask', 'WordTask', 'SpellingBee', 'SimpleSpelling', 'SmolTalk', 'check_messages', 'CustomJSON',
+           'get_task', 'task_table', 'fetch_tasks', 'tasks_cli']
 
 # %% ../nbs/07_tasks.ipynb #8640a0a8
 import functools, gzip, inspect, itertools, json, operator, os, random, re, string, tempfile, time
@@ -538,20 +538,26 @@ def word_list(split:str) -> tuple[str, ...]:
     if split not in WORD_SPLITS: raise ConfigError(f"split={split!r} is not a split of the word tasks; use {' or '.join(WORD_SPLITS)}")
     return _words(split, str(base_dir()))
 
-class WordTask(Task):
-    "Conversations generated from the words of a split: conversation `index` comes from a generator seeded by task, split, seed and index."
-    def __init__(self, split:str, # 'train' or 'test': disjoint sets of words
+class GeneratedTask(Task):
+    "Conversations made by code: conversation `index` comes from a generator seeded by task, split, seed and index."
+    def __init__(self, split:str, # 'train' or 'test'
                  size:int=1000, # how many conversations
                  seed:int=0, # another seed gives other conversations
                 ):
+        if split not in ('train', 'test'): raise ConfigError(f"split={split!r} is not a split of generated tasks; use train or test")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise ConfigError(f"size={size!r} must be a positive whole number of conversations, e.g. 1000")
-        self.words, self.split, self.size, self.seed = word_list(split), split, size, seed
-        self.source, self.origin = 'offline', TASK_PACKAGES['reasoning-gym'].source
+        self.split, self.size, self.seed, self.source = split, size, seed, 'generated'
     def __len__(self) -> int: return self.size
     def rng(self, index:int) -> random.Random:
         "The generator conversation `index` is drawn with."
         return random.Random(f'{self.name}:{self.split}:{self.seed}:{index}')
+
+class WordTask(GeneratedTask):
+    "Conversations generated from the words of a split ('train' and 'test' hold disjoint sets of words)."
+    def __init__(self, split:str, size:int=1000, seed:int=0):
+        super().__init__(split, size, seed)
+        self.words, self.source, self.origin = word_list(split), 'offline', TASK_PACKAGES['reasoning-gym'].source
 
 SPELLING_BEE_QUESTIONS = ('How many {letter} are in {word}?', 'How many times does the letter {letter} appear in {word}?',
                           'Count the letter {letter} in the word {word}.', 'In {word}, how many {letter} are there?',
