@@ -8,11 +8,12 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/chat_data.html.md"""
 __all__ = ['CHAT_LANGUAGES', 'CHAT_SPLITS', 'LLAMAFACTORY', 'CHAT_DATA', 'TOOL_LIST_HEADERS', 'ASSISTANT_TURNS', 'TURN_FOLLOWS',
            'IDENTITY_NAME', 'IDENTITY_MAKER', 'OTHER_ASSISTANTS', 'IDENTITY_QUESTIONS', 'IDENTITY_HELD_OUT_QUESTIONS',
            'IDENTITY_ANSWERS', 'NAMES', 'ITEMS', 'OPERATIONS', 'MATH_TEMPLATES', 'HELD_OUT_MATH_TEMPLATES',
-           'TRAIN_MATH_TEMPLATES', 'DemoTask', 'Alpaca', 'conversation_text', 'tool_list', 'ToolCalls', 'Identity',
-           'calc', 'template_name', 'MathProblems']
+           'TRAIN_MATH_TEMPLATES', 'WORDNET_POS', 'WORDNET', 'DEFINITION_QUESTIONS', 'DemoTask', 'Alpaca',
+           'conversation_text', 'tool_list', 'ToolCalls', 'Identity', 'calc', 'template_name', 'MathProblems',
+           'Definitions']
 
 # %% ../nbs/07c_chat_data.ipynb #b718858d
-import copy, json, operator
+import copy, json, operator, re
 
 from .common import ConfigError
 from .corpora import Corpus, is_held_out
@@ -402,3 +403,77 @@ class MathProblems(GeneratedTask):
         return {'messages': [{'role': 'user', 'content': question}, {'role': 'assistant', 'content': gsm8k_parts(solution)}],
                 'answer': final_answer(solution), 'template': template_name(template)}
     def evaluate(self, conversation:dict, response:str) -> bool: return same_number(final_answer(response), conversation['answer'])
+
+# %% ../nbs/07c_chat_data.ipynb #c7471ca1
+WORDNET_POS = ('noun', 'verb', 'adj')
+WORDNET = Corpus('wordnet-base', 'en', 'debian', 'wordnet-base', None,
+                 tuple(f'usr/share/wordnet/{kind}.{pos}' for kind in ('index', 'data') for pos in WORDNET_POS), None,
+                 'WordNet 3.0 licence (Princeton University; use, copy and distribute with the notice)')
+
+def _wordnet_lines(data:bytes):
+    "The entry lines of a WordNet index or data file, without its licence header (lines that start with spaces)."
+    return [line for line in data.decode('utf-8').splitlines() if line and not line.startswith(' ')]
+
+def _wordnet_synset(line:str) -> tuple[str, list[str], str, list[str]]:
+    "A data-file line -> (offset, its words, its definition, its example sentences)."
+    fields, _, gloss = line.partition(' | ')
+    fields = fields.split()
+    words = [re.sub(r'\([a-z]+\)$', '', fields[4 + 2 * i]).replace('_', ' ') for i in range(int(fields[3], 16))]  # drop markers like (p)
+    parts = [p.strip() for p in gloss.strip().split(';') if p.strip()]
+    examples = [p[1:-1] for p in parts if len(p) > 2 and p[0] == p[-1] == '"']
+    return fields[0], words, '; '.join(p for p in parts if not p.startswith('"')), examples
+
+def _read_wordnet(files:dict) -> dict:
+    "Each word SemCor tagged at least once, with its most frequent sense: {'all': [{word, pos, definition, examples, synonyms}]}."
+    records = []
+    for pos in WORDNET_POS:
+        first_senses = {}
+        for line in _wordnet_lines(files[f'usr/share/wordnet/index.{pos}']):
+            fields = line.split()
+            pointers = int(fields[3])
+            if int(fields[5 + pointers]) > 0: first_senses.setdefault(fields[6 + pointers], fields[0].replace('_', ' '))
+        for line in _wordnet_lines(files[f'usr/share/wordnet/data.{pos}']):
+            offset, words, definition, examples = _wordnet_synset(line)
+            word = first_senses.get(offset)
+            if word is None or not definition: continue
+            word = next((w for w in words if w.lower() == word), word)  # as WordNet spells it: Paris, not paris
+            records.append({'word': word, 'pos': pos, 'definition': definition, 'examples': examples,
+                            'synonyms': [w for w in words if w.lower() != word.lower()]})
+    return {'all': records}
+
+TASK_PACKAGES[WORDNET.name] = WORDNET
+TASK_DATA['wordnet'] = TaskData('wordnet', None, {}, None, WORDNET.name, _read_wordnet, ('all',), WORDNET.licence)
+
+# %% ../nbs/07c_chat_data.ipynb #b68d3741
+DEFINITION_QUESTIONS = {
+    'noun': ('What is {thing}?', 'What does "{word}" mean?', 'Define {word}.', 'What is the meaning of the word "{word}"?',
+             'Can you tell me what {thing} is?', 'Explain what {thing} is.'),
+    'verb': ('What does it mean to {word}?', 'What does "{word}" mean?', 'Define the verb "{word}".', 'What is the meaning of "to {word}"?'),
+    'adj': ('What does "{word}" mean?', 'What does it mean to be {word}?', 'Define the adjective "{word}".', 'What is meant by "{word}"?')}
+
+def _capitalised(text:str) -> str: return text[:1].upper() + text[1:]
+
+class Definitions(GeneratedTask):
+    "What a word means, from WordNet: a question about a common word and a reply that names it and gives its definition."
+    name = 'Definitions'
+    def __init__(self, split:str='train', # 'train', or 'test': words that `is_held_out` picks (about 5%)
+                 size:int=1000, # how many conversations
+                 seed:int=0, # another seed gives other conversations
+                ):
+        super().__init__(split, size, seed)
+        records, meta = load_records('wordnet', 'all', 'offline')
+        self.origin, self.licence = meta['origin'], WORDNET.licence
+        self.entries = [r for r in records.to_pylist() if is_held_out(r['word'].lower()) == (split == 'test')]
+    def example(self, index:int) -> dict:
+        rng = self.rng(index)
+        entry = rng.choice(self.entries)
+        word, pos, definition = entry['word'], entry['pos'], entry['definition']
+        countable = pos == 'noun' and word[0].islower() and re.match(r'an? ', definition)
+        thing = (('an ' if word[0] in 'aeiou' else 'a ') + word) if countable else word
+        question = rng.choice(DEFINITION_QUESTIONS[pos]).format(word=word, thing=thing)
+        if rng.random() < 0.2: question = question.lower().rstrip('?.')  # people type casually
+        answer = {'noun': f'{_capitalised(thing)} is {definition}.', 'verb': f'To {word} means to {definition}.',
+                  'adj': f'"{_capitalised(word)}" means {definition}.'}[pos]
+        if entry['examples']: answer += f' For example: "{rng.choice(entry["examples"])}".'
+        if entry['synonyms'] and rng.random() < 0.5: answer += f' Other words for it: {", ".join(entry["synonyms"][:3])}.'
+        return {'messages': [{'role': 'user', 'content': question}, {'role': 'assistant', 'content': answer}], 'word': word}

@@ -157,7 +157,6 @@ def _member_filter(corpus:Corpus) -> Callable[[str], bool]:
     wanted = [glob_to_regex(p) for p in corpus.members]
     unwanted = [glob_to_regex(p) for p in corpus.exclude]
     def keep(path:str) -> bool:
-        path = path.removeprefix('./')
         return any(r.fullmatch(path) for r in wanted) and not any(r.fullmatch(path) for r in unwanted)
     return keep
 
@@ -239,7 +238,8 @@ def read_members(archive:Path, # a .whl/.zip, .tar.gz/.tgz or .deb file
     else: process, tar = None, tarfile.open(archive, mode='r:*')
     with tar:
         for member in tar:
-            if member.isfile() and keep(member.name): found[member.name.removeprefix('./')] = tar.extractfile(member).read()
+            name = member.name.removeprefix('./')  # a .deb's paths start with ./
+            if member.isfile() and keep(name): found[name] = tar.extractfile(member).read()
     if process is not None:
         process.stdout.close()
         if process.wait() != 0:

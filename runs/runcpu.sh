@@ -48,6 +48,8 @@ for stage, metric in [('base', 'val_bpb'), ('mid', 'val_bpb'), ('sft', 'val_loss
     values = [r[metric] for r in records if r.get(metric) is not None]
     print(f"  {stage:5s} {len(steps):4d} steps, loss {steps[0]['loss']:.3f} -> {steps[-1]['smooth_loss']:.3f}, "
           f"{metric} {values[0]:.3f} -> {values[-1]:.3f}" if values else '')
+    gains = [r['copy_gain'] for r in records if 'copy_gain' in r]
+    if gains: print(f"        copy_gain {gains[-1]:.3f} nats/token (in-context copying, chapter 5: near 0 means the model cannot yet repeat a word of its prompt)")
 PY
 echo "  next: chat with it (nanochat_lit_chat, or nanochat_lit_web for the browser), read the chapters in JupyterLab"
 echo "        (.venv/bin/jupyter lab nbs/), or run the tests: bash runs/test.sh"
