@@ -163,7 +163,7 @@ def compile_for_training(model:GPT, # the model to compile
         compiled(zeros, zeros).backward()  # the training graph, forward and backward
         with torch.no_grad(): compiled(zeros, zeros, loss_reduction='none')  # evaluate_bpb's graph
     except Exception as e:
-        reason = (str(e).strip() or 'no message').splitlines()[0]
+        reason = ' '.join(line.strip() for line in str(e).splitlines() if line.strip())[:300] or 'no message'  # inductor puts the cause on line 2
         warnings.warn(f"torch.compile failed ({type(e).__name__}: {reason}); training without it, which is slower; --no-compile skips the attempt")
         return model, 0.0
     finally: model.zero_grad(set_to_none=True)
