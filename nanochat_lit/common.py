@@ -13,7 +13,7 @@ __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'DTYPES', 'TORCHRUN_VARS', 'PRES
            'show_env_cli']
 
 # %% ../nbs/00_common.ipynb #c44664ea
-import argparse, functools, logging, os, platform, random, re, resource, sys, tempfile, time
+import argparse, logging, os, platform, random, re, resource, sys, tempfile, time
 from configparser import ConfigParser
 from contextlib import contextmanager
 from dataclasses import dataclass, field

@@ -13,7 +13,7 @@ __all__ = ['LANGUAGES', 'REGISTRIES', 'CORPORA', 'FORMAT_VERSION', 'VAL_FRACTION
            'corpora_changes', 'iter_text_files', 'fetch_corpora', 'corpora_cli']
 
 # %% ../nbs/00a_corpora.ipynb #60ebb14b
-import gzip, hashlib, json, math, os, random, re, shutil, subprocess, sys, tarfile, tempfile, time, warnings, zipfile
+import gzip, hashlib, json, math, random, re, shutil, subprocess, sys, tarfile, tempfile, time, warnings, zipfile
 from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
