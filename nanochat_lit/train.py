@@ -371,6 +371,7 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
                                 world_size=slots, seed=seed) for k in range(plan.grad_accum)]
     val_loader = DataLoader(tokenizer, 'val', B, T, data_dir, info.device)
     val_start = val_loader.state_dict()
+    copy_text = next(val_loader)[0][:, 1:T // 2 + 1]  # half a row after its <|bos|>, shown twice by copy_test: the rows' full length
     forward, compile_seconds = compile_for_training(model, (B, T), s['compile'])
     if compile_seconds: print0(f"compiled the model in {compile_seconds:.1f} s (not counted in tokens/s)")
     token_bytes = tokenizer.token_bytes().to(info.device)
@@ -378,10 +379,7 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
 
     def evaluate():
         val_loader.load_state_dict(val_start)  # the same validation batches every time
-        bpb = evaluate_bpb(forward, iter(val_loader), eval_steps, token_bytes)
-        val_loader.load_state_dict(val_start)
-        text = next(val_loader)[0][:, 1:T // 2 + 1]  # half a row after its <|bos|>, shown twice: the rows' full length
-        return {'val_bpb': bpb, 'copy_gain': copy_test(model, text)['gain']}
+        return {'val_bpb': evaluate_bpb(forward, iter(val_loader), eval_steps, token_bytes), 'copy_gain': copy_test(model, copy_text)['gain']}
 
     meta = {'stage': 'base', 'settings': {**s, **lrs}, 'data_dir': str(data_dir), 'tokenizer': tokenizer_record(tokenizer, tokenizer_dir)}
     result = train_loop(info, model, optimizer, train_loaders, plan.num_iterations,
