@@ -1,13 +1,15 @@
-"""What a session with a CUDA GPU runs first: five checks of the GPU path, one line each, in under 10 minutes on one H100.
+"""What a session with a CUDA GPU runs first: six checks of the GPU path, one line each, in under 10 minutes on one H100.
 
 1. env: the environment report (printed above the lines) and one line: GPU, torch, CUDA, NCCL, compute dtype.
 2. bf16: at depth 4, after a few float32 training steps, the loss and gradients of one batch in bfloat16 agree with float32.
 3. train: `nanochat_lit_train --compile` at depth 12: tokens/s, per-device MFU and peak memory beside the plan's estimate.
-4. resume: a run saved half-way and resumed with `--resume-step` gives the same losses as the uninterrupted run.
-5. torchrun: `torchrun --nproc_per_node=1` (NCCL) gives the same losses as a plain process.
+4. fp8: on a GPU with float8 tensor cores (compute capability 8.9+), tokens/s of compiled training steps at the speed
+   run's shape with FP8 block matmuls and without, interleaved, and their ratio; elsewhere a `skip` line says why not.
+5. resume: a run saved half-way and resumed with `--resume-step` gives the same losses as the uninterrupted run.
+6. torchrun: `torchrun --nproc_per_node=1` (NCCL) gives the same losses as a plain process.
 
 Everything happens in a temporary base directory, with no network: the tokenizer and the dataset are made from the Python
-standard library's source files. The script exits 0 when every line says ok, 1 when one says FAIL (the run folder, with
+standard library's source files. The script exits 0 when every line says ok (or skip), 1 when one says FAIL (the run folder, with
 each command's output in logs/, is then kept and named), and 2 on a machine without CUDA.
 
     .venv/bin/python bench/gpu_check.py                      # on a CUDA machine
@@ -21,10 +23,10 @@ from pathlib import Path
 
 import torch, torch.nn.functional as F
 
-from nanochat_lit.common import env_report, format_report, run_cli, seed_everything
+from nanochat_lit.common import ConfigError, env_report, format_report, run_cli, seed_everything, synchronize
 from nanochat_lit.dataloader import DataLoader
 from nanochat_lit.dataset import prepare_dataset
-from nanochat_lit.gpt import build_model, config_from_depth, derive_hyperparameters
+from nanochat_lit.gpt import build_model, check_fp8_support, config_from_depth, derive_hyperparameters
 from nanochat_lit.optim import setup_optimizers
 from nanochat_lit.tokenizer import Tokenizer, train_tokenizer
 
@@ -45,6 +47,10 @@ REPEAT_LOSS_RTOL = 1e-3
 MIN_MFU = 0.10
 # The plan's memory figure is what people size device_batch_size by: a run that needs more than 1.2x of it ends in OOM.
 MEMORY_ESTIMATE_SLACK = 1.2
+# FP8 against bf16: rounds of training steps alternating bf16, fp8, bf16, fp8, ..., so that a GPU warming up or clocking down
+# slows both alike; the medians are compared. The ratio is reported, not judged: at small widths the scaling passes can cost
+# more than the faster matmuls save. Only a non-finite loss fails the check.
+FP8_ROUNDS, FP8_STEPS_PER_ROUND = 4, 5
 
 SIZES = {  # text, the speed run of check 3 (depth, steps, ...), and the small runs of checks 2, 4 and 5 (small_*)
     'cuda': dict(vocab_size=32768, text_chars=20_000_000, depth=12, steps=40, max_seq_len=2048, device_batch_size=32,
@@ -166,6 +172,50 @@ def check_train(base:Path, device:str, size:dict) -> str:
     if problems: raise AssertionError(f"{text}: {'; '.join(problems)}")
     return text
 
+class Skip(Exception):
+    "A check that does not apply on this machine: its line says why, and it neither passes nor fails the run."
+
+def fp8_speeds(device:str, size:dict, rounds:int=FP8_ROUNDS, steps:int=FP8_STEPS_PER_ROUND) -> tuple:
+    "({False: tokens/s per round without FP8, True: with it}, every round's last loss): training steps at the speed run's shape."
+    config = config_from_depth(size['depth'], size['vocab_size'], sequence_len=size['max_seq_len'])
+    seed_everything(42)
+    model = build_model(config, device)
+    optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings())
+    forward = torch.compile(model) if size['compile'] else model
+    tokens = torch.randint(0, config.vocab_size, (size['device_batch_size'], size['max_seq_len'] + 1), device=device)
+
+    def timed_steps(fp8:bool, n:int) -> tuple:
+        model.use_fp8(fp8)
+        synchronize(tokens.device)
+        start = time.perf_counter()
+        for _ in range(n):
+            loss = forward(tokens[:, :-1], tokens[:, 1:])
+            loss.backward()
+            optimizer.step()
+            model.zero_grad(set_to_none=True)
+        synchronize(tokens.device)
+        return n * tokens[:, 1:].numel() / (time.perf_counter() - start), loss.item()
+
+    for fp8 in (False, True): timed_steps(fp8, 2)  # compile each variant and warm up, untimed
+    speeds, losses = {False: [], True: []}, []
+    for _ in range(rounds):
+        for fp8 in (False, True):
+            speed, loss = timed_steps(fp8, steps)
+            speeds[fp8].append(speed)
+            losses.append(loss)
+    return speeds, losses
+
+def check_fp8(device:str, size:dict) -> str:
+    if device != 'cuda': raise Skip("fp8 vs bf16: needs a CUDA GPU with float8 tensor cores (compute capability 8.9+); this run is on the CPU")
+    try: check_fp8_support(device)
+    except ConfigError as e: raise Skip(f"fp8 vs bf16: {e}") from None
+    speeds, losses = fp8_speeds(device, size)
+    bf16, fp8 = statistics.median(speeds[False]), statistics.median(speeds[True])
+    text = (f"fp8 vs bf16 at d{size['depth']}{' compiled' * size['compile']}, {FP8_ROUNDS} interleaved rounds of {FP8_STEPS_PER_ROUND} "
+            f"training steps: {fp8:,.0f} vs {bf16:,.0f} tokens/s, ratio {fp8 / bf16:.2f}")
+    if not all(math.isfinite(loss) for loss in losses): raise AssertionError(f"{text}: a loss is not finite")
+    return text
+
 def compare_losses(what:str, expected:dict, got:dict, steps:range) -> str:
     if sorted(got) != list(steps) or any(s not in expected for s in steps):
         raise AssertionError(f"{what}: steps {sorted(got)} logged, {steps.start}..{steps.stop - 1} expected")
@@ -194,18 +244,19 @@ def check_torchrun(base:Path, device:str, size:dict) -> str:
                           range(1, size['small_steps'] + 1))
 
 def report(check, *args) -> bool:
-    "Run one check and print its line; an exception is a FAIL whose line gives the reason."
+    "Run one check and print its line; `Skip` is a skip line, any other exception a FAIL, each with the reason. False on FAIL."
     start = time.perf_counter()
-    try: ok, text = True, check(*args)
-    except Exception as e: ok, text = False, str(e) if isinstance(e, AssertionError) else f"{check.__name__}: {type(e).__name__}: {e}"
-    print(f"{'ok' if ok else 'FAIL':<5} {' '.join(text.split())} [{time.perf_counter() - start:.0f} s]", flush=True)
-    return ok
+    try: status, text = 'ok', check(*args)
+    except Skip as e: status, text = 'skip', str(e)
+    except Exception as e: status, text = 'FAIL', str(e) if isinstance(e, AssertionError) else f"{check.__name__}: {type(e).__name__}: {e}"
+    print(f"{status:<5} {' '.join(text.split())} [{time.perf_counter() - start:.0f} s]", flush=True)
+    return status != 'FAIL'
 
 def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU, without torch.compile
               depth:int=None, # depth of the speed run (default 12; 2 with --cpu)
               steps:int=None, # optimizer steps of the speed run (default 40; 6 with --cpu)
              ):
-    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, exact resume, torchrun with NCCL."
+    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, FP8's speed, exact resume, torchrun with NCCL."
     if not cpu and not torch.cuda.is_available():
         print(NEEDS_GPU, file=sys.stderr)
         sys.exit(2)
@@ -214,7 +265,8 @@ def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU,
     start, base = time.perf_counter(), Path(tempfile.mkdtemp(prefix='gpu_check_'))
     os.environ['NANOCHAT_LIT_BASE_DIR'] = str(base)
     results = [report(check_env, device), report(make_tokenizer_and_dataset, base, size), report(check_bf16, base, device, size),
-               report(check_train, base, device, size), report(check_resume, base, device, size), report(check_torchrun, base, device, size)]
+               report(check_train, base, device, size), report(check_fp8, device, size), report(check_resume, base, device, size),
+               report(check_torchrun, base, device, size)]
     elapsed = time.perf_counter() - start
     results.append(elapsed <= TIME_LIMIT_S)
     print(f"{'ok' if results[-1] else 'FAIL':<5} total time {elapsed:.0f} s (limit {TIME_LIMIT_S} s)")

@@ -9,14 +9,14 @@ __all__ = ['CHAT_TASKS', 'rank_items', 'sum_over_ranks', 'fit_prompt', 'letter_i
            'evaluate_generative', 'centered', 'evaluate_chat', 'plot_chat_results', 'eval_chat', 'eval_cli']
 
 # %% ../nbs/07b_chat_eval.ipynb #2e510acd
-import csv, sys
+import csv, sys, time
 from pathlib import Path
 
 import torch, torch.distributed as dist
 from tqdm.auto import tqdm
 
 from .checkpoint import load_model
-from .common import ConfigError, atomic_write, run_cli, setup_distributed, teardown_distributed
+from .common import ConfigError, atomic_write, run_cli, setup_distributed, teardown_distributed, write_report_section
 from .core_eval import core_eval
 from .corpora import markdown_table
 from .engine import Engine
@@ -125,9 +125,9 @@ def eval_chat(stage:str=None, # base, mid, sft or rl; default: the most trained 
               top_k:int=50, # sample among the k most likely tokens (with temperature > 0)
               device:str=None, # cpu, cuda or mps; default: autodetected (torchrun: one GPU per rank)
              ) -> dict:
-    "Evaluate a chat model on the chat tasks; print a table and write chat_eval.csv beside the checkpoint."
+    "Evaluate a chat model on the chat tasks; print a table, write chat_eval.csv beside the checkpoint and the report section."
     names = [t.strip() for t in (tasks or ','.join(CHAT_TASKS)).split(',') if t.strip()]
-    info = setup_distributed(device)
+    started, info = time.perf_counter(), setup_distributed(device)
     try:
         model, tokenizer, meta = load_model(stage, model_tag, step, str(info.device))
         results = evaluate_chat(model, tokenizer, names, max_per_task, num_samples=num_samples, max_tokens=max_tokens,
@@ -141,6 +141,11 @@ def eval_chat(stage:str=None, # base, mid, sft or rl; default: the most trained 
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader(); writer.writerows(rows)
         print(f"wrote {path}")
+        per_task = [{'task': name, 'accuracy': value, 'baseline': CHAT_TASKS[name][1], 'centered': results['centered'][name]}
+                    for name, value in results['accuracy'].items()]
+        write_report_section(f"chat-eval-{meta['stage']}", {'stage': meta['stage'], 'chatcore': results['chatcore'], 'max_per_task': max_per_task,
+                                                            'num_samples': num_samples, 'checkpoint': meta['path'], 'tasks': per_task},
+                             time.perf_counter() - started)
     return results
 
 def eval_cli():

@@ -8,15 +8,16 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/common.html.md"""
 __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'DTYPES', 'TORCHRUN_VARS', 'PRESET_KEYS', 'PEAK_BF16_FLOPS', 'OnOff',
            'ConfigError', 'check_torch_version', 'autodetect_device', 'compute_dtype', 'env_vars', 'DistInfo',
            'setup_distributed', 'teardown_distributed', 'get_rank', 'print0', 'get_logger', 'base_dir', 'atomic_write',
-           'seed_everything', 'settings_path', 'load_presets', 'resolve_settings', 'peak_flops', 'peak_memory_bytes',
-           'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report', 'format_report', 'show_env',
-           'show_env_cli']
+           'report_dir', 'write_report_section', 'seed_everything', 'settings_path', 'load_presets', 'resolve_settings',
+           'peak_flops', 'peak_memory_bytes', 'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report',
+           'format_report', 'show_env', 'show_env_cli']
 
 # %% ../nbs/00_common.ipynb #c44664ea
-import argparse, logging, os, platform, random, re, resource, sys, tempfile, time
+import argparse, json, logging, os, platform, random, re, resource, sys, tempfile, time
 from configparser import ConfigParser
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -178,6 +179,22 @@ def atomic_write(path:str|Path, # the file to (re)place
         Path(tmp).unlink(missing_ok=True)
         raise
 
+# %% ../nbs/00_common.ipynb #e87736da
+def report_dir() -> Path:
+    "Where the run's report card is assembled: `report/` in the base directory."
+    return base_dir()/'report'
+
+def write_report_section(name:str, # the section's name, e.g. 'base' or 'chat-eval-sft'; a later section of that name replaces it
+                         data:dict, # plain JSON: numbers, strings, lists of row dicts (tables), paths of metrics files (curves)
+                         wall_seconds:float|None=None, # how long the stage took
+                        ) -> Path|None:
+    "Save one stage's section of the report atomically, on rank 0 only; return its path (None on other ranks)."
+    if get_rank() != 0: return None
+    path = report_dir()/'sections'/f'{name}.json'
+    record = {'name': name, 'finished': datetime.now().isoformat(timespec='seconds'), 'wall_seconds': wall_seconds, 'data': data}
+    with atomic_write(path, 'w') as f: json.dump(record, f, indent=1, default=str)  # default=str: paths and other plain objects as text
+    return path
+
 # %% ../nbs/00_common.ipynb #d18a9821
 def seed_everything(seed:int=42):
     "Seed Python's, NumPy's and PyTorch's (CPU and CUDA) random number generators."
@@ -201,6 +218,7 @@ PRESET_KEYS = {
     'num_iterations':    (int,   'optimizer steps (-1: derive from target_param_data_ratio)'),
     'target_param_data_ratio': (float, 'training tokens per parameter when num_iterations is -1'),
     'compile':           (bool,  'compile the model with torch.compile'),
+    'fp8':               (bool,  'float8 matmuls in the block linears while training (GPUs of compute capability 8.9+)'),
     'eval_every':        (int,   'steps between validation bits-per-byte evaluations'),
     'eval_tokens':       (int,   'validation tokens per evaluation'),
     'sample_every':      (int,   'steps between printed samples'),
@@ -315,10 +333,12 @@ class ThroughputMeter:
         rate = tokens / max(now - self.last, 1e-9)
         self.total_tokens += tokens
         self.last = now
-        mfu = None
-        if self.flops_per_token and self.peak_flops_per_sec:
-            mfu = self.flops_per_token * rate / (self.world_size * self.peak_flops_per_sec)
-        return Throughput(rate, self.total_tokens / max(now - self.start, 1e-9), mfu, peak_memory_bytes(self.device) / 2**30)
+        return Throughput(rate, self.total_tokens / max(now - self.start, 1e-9), self.mfu(rate), peak_memory_bytes(self.device) / 2**30)
+
+    def mfu(self, tokens_per_sec:float) -> float|None:
+        "The fraction of all devices' peak FLOP/s that `tokens_per_sec` (all devices' tokens) uses, when both are known."
+        if not (self.flops_per_token and self.peak_flops_per_sec): return None
+        return self.flops_per_token * tokens_per_sec / (self.world_size * self.peak_flops_per_sec)
 
 # %% ../nbs/00_common.ipynb #8c191364
 OnOff = Annotated[bool, {'action': argparse.BooleanOptionalAction}]  # --x / --no-x; None when neither is given

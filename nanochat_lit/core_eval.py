@@ -584,7 +584,7 @@ def core_tasks(source:str='auto', # 'bundle' (the official files), 'offline' (re
 
 # %% ../nbs/07a_core_eval.ipynb #0899d163
 from .checkpoint import load_model
-from .common import setup_distributed, teardown_distributed
+from .common import setup_distributed, teardown_distributed, write_report_section
 
 SAMPLE_PROMPTS = ('The capital of France is', 'The chemical symbol of gold is', 'If yesterday was Friday, then tomorrow will be',
                   'The opposite of hot is', 'The planets of the solar system are:')
@@ -608,8 +608,8 @@ def core_eval(model_tag:str=None, # the base run's tag (e.g. d20); default: the 
               device:str=None, # cpu, cuda, mps; default: autodetected
               fetch_bigbench:bool=True, # offline: download the bigbench sdist (358 MB, once)
              ) -> dict:
-    "Evaluate a base model: bits per byte on its train and val data, CORE, and a few greedy samples; write core_eval.csv beside the checkpoint."
-    info = setup_distributed(device)
+    "Evaluate a base model: bits per byte on its train and val data, CORE, and a few greedy samples; write core_eval.csv and the report section."
+    started, info = time.perf_counter(), setup_distributed(device)
     try:
         model, tokenizer, meta = load_model('base', model_tag, step, device=str(info.device))
         data_dir = data_dir or meta.get('data_dir')
@@ -623,16 +623,21 @@ def core_eval(model_tag:str=None, # the base run's tag (e.g. d20); default: the 
                                fetch_bigbench=fetch_bigbench)
         print0(f"{result['label']}: {result['core']:.4f}  ({meta['path']}{f', {max_per_task} items per task' if max_per_task else ''})")
         if info.is_master:
-            engine = Engine(model, tokenizer)
+            engine, samples = Engine(model, tokenizer), []
             for prompt in SAMPLE_PROMPTS:
                 (row,), _ = engine.generate_batch(tokenizer.encode(prompt, prepend='<|bos|>'), max_tokens=16, temperature=0)
-                print(f"  sample: {prompt}{tokenizer.decode(row)!r}")
+                samples.append({'prompt': prompt, 'sample': tokenizer.decode(row)})
+                print(f"  sample: {prompt}{samples[-1]['sample']!r}")
             rows = [{'metric': f'bpb {split}', 'value': f'{value:.6f}'} for split, value in bpb.items()]
             rows += [{'metric': label, 'value': f'{value:.6f}'} for label, value in result['centered'].items()]
             rows.append({'metric': result['label'], 'value': f"{result['core']:.6f}"})
             with atomic_write(Path(meta['path'])/'core_eval.csv', 'w') as f:
                 writer = csv.DictWriter(f, fieldnames=['metric', 'value'])
                 writer.writeheader(); writer.writerows(rows)
+            per_task = [{'task': label, 'accuracy': value, 'centered': result['centered'][label]} for label, value in result['results'].items()]
+            write_report_section('base-eval', {'label': result['label'], 'core': result['core'], **{f'{split}_bpb': v for split, v in bpb.items()},
+                                               'max_per_task': max_per_task, 'not_scored': ', '.join(result['missing']) or 'none',
+                                               'checkpoint': meta['path'], 'tasks': per_task, 'samples': samples}, time.perf_counter() - started)
         return {**result, 'bpb': bpb}
     finally: teardown_distributed()
 

@@ -286,6 +286,7 @@ def prepare_dataset(sources:str=None, # offline corpora by language or name with
                     workers:int=8, # web: parallel downloads
                     max_chars:int=None, # corpora and your files: stop after this many characters of training text
                     max_doc_chars:int=1000, # corpora and your files: cut longer documents into pieces (chapter 4a shows why); 0 keeps them whole
+                    normalize:str=None, # corpora and your files: comma-separated normalisations (chapter 0a), '' for none; default: each corpus's own, none for your files
                     chars_per_shard:int=100_000_000, # corpora and your files: characters per training shard
                     val_fraction:float=VAL_FRACTION, # your files: share held out for validation
                     seed:int=0, # shuffling
@@ -308,6 +309,7 @@ def prepare_dataset(sources:str=None, # offline corpora by language or name with
         return out_dir
     max_doc_chars = max_doc_chars or None
     shape = dict(max_chars=max_chars, max_doc_chars=max_doc_chars, chars_per_shard=chars_per_shard, seed=seed)
+    if normalize is not None: shape['normalize'] = normalize  # recorded only when chosen: datasets made before the option keep their recipe
     if text_dir: source = dict(kind='files', text_dir=str(Path(text_dir).expanduser().resolve()), val_fraction=val_fraction, **shape)
     else: source = dict(kind='corpora', mix=s['sources'], **shape, corpora=corpora_versions(s['sources']))
     recorded = None if force else dataset_source(out_dir)
@@ -321,14 +323,14 @@ def prepare_dataset(sources:str=None, # offline corpora by language or name with
     print0(f"writing shards from {text_dir or s['sources']} into {out_dir} ...")
     start = time.perf_counter()
     if text_dir:
-        documents = iter_text_files(text_dir)
+        documents = iter_text_files(text_dir, normalize)
         if max_chars: documents = _capped(documents, max_chars)
         manifest = write_shards(documents, out_dir, val_fraction=val_fraction, chars_per_shard=chars_per_shard,
                                 max_doc_chars=max_doc_chars, seed=seed, source=source)
     else:
         val_chars = None if max_chars is None else max(1, round(max_chars * VAL_FRACTION / (1 - VAL_FRACTION)))
-        manifest = write_shards(iter_documents(s['sources'], 'train', seed=seed, max_chars=max_chars), out_dir,
-                                val_documents=iter_documents(s['sources'], 'val', seed=seed, max_chars=val_chars),
+        manifest = write_shards(iter_documents(s['sources'], 'train', seed=seed, max_chars=max_chars, normalize=normalize), out_dir,
+                                val_documents=iter_documents(s['sources'], 'val', seed=seed, max_chars=val_chars, normalize=normalize),
                                 chars_per_shard=chars_per_shard, max_doc_chars=max_doc_chars, seed=seed, source=source)
     print0(f"wrote {len(manifest['shards'])} shards, {manifest['documents']:,} documents, {manifest['characters']:,} characters "
            f"in {time.perf_counter() - start:.1f}s")

@@ -84,6 +84,7 @@ class MuonAdamW(torch.optim.Optimizer):
                     raise ConfigError(f"a Muon group holds 2-D matrices of one shape, so they can be stacked; "
                                       f"group {g.get('name', '?')!r} has shapes {sorted(shapes)}: split it by shape, or use kind='adamw'")
                 g.setdefault('momentum', 0.95); g.setdefault('weight_decay', 0.0); g.setdefault('ns_steps', 5); g.setdefault('ns_method', 'quintic'); g.setdefault('ns_dtype', torch.bfloat16)
+                g.setdefault('normuon_beta', 0.0); g.setdefault('cautious_weight_decay', False)
                 newton_schulz_coefficients(g['ns_method'], g['ns_steps'])
             else: raise ConfigError(f"param group {g.get('name', '?')!r} has kind={kind!r}; use kind='adamw' or kind='muon'")
             g.setdefault('initial_lr', g['lr'])  # schedules scale from here: see set_lr_multiplier
@@ -126,6 +127,14 @@ class MuonAdamW(torch.optim.Optimizer):
             denom = (state['exp_avg_sq'] / (1 - beta2 ** t)).sqrt_().add_(g['eps'])
             p.addcdiv_(state['exp_avg'], denom, value=-g['lr'] / (1 - beta1 ** t))
 
+    @staticmethod
+    def _normalize_rows(update, state, beta):
+        "NorMuon: divide each row (output neuron) by the running RMS of its updates, then restore the update's Frobenius norm."
+        if 'row_second_moment' not in state: state['row_second_moment'] = update.square().mean(-1, keepdim=True)
+        moment = state['row_second_moment'].lerp_(update.square().mean(-1, keepdim=True), 1 - beta)
+        normalized = update / (moment.sqrt() + 1e-8)
+        return normalized * (update.norm(dim=(-2, -1), keepdim=True) / (normalized.norm(dim=(-2, -1), keepdim=True) + 1e-8))
+
     def _muon(self, g, work, world, rank):
         "The Muon rule on this rank's share of the group's stacked matrices, then an all-gather of the updated matrices."
         grads, handle = work
@@ -137,11 +146,15 @@ class MuonAdamW(torch.optim.Optimizer):
         if 'momentum_buffer' not in state: state['momentum_buffer'] = torch.zeros_like(grads)  # only this rank's share
         buf = state['momentum_buffer']
         buf.lerp_(grads, 1 - g['momentum'])  # M = μM + (1-μ)G; below, the Nesterov look-ahead (1-μ)G + μM
-        update = orthogonalize(grads.lerp(buf, g['momentum']), g['ns_steps'], g['ns_method'], g['ns_dtype'])
+        update = orthogonalize(grads.lerp(buf, g['momentum']), g['ns_steps'], g['ns_method'], g['ns_dtype']).to(grads.dtype)
+        if g['normuon_beta']: update = self._normalize_rows(update, state, g['normuon_beta'])
         rows, cols = params[0].shape
         lr = g['lr'] * max(1.0, rows / cols) ** 0.5
         stack = torch.stack([params[i] for i in owned] + [torch.zeros_like(params[0])] * (per_rank - len(owned)))
-        stack.mul_(1 - g['lr'] * g['weight_decay']).add_(update.to(stack.dtype), alpha=-lr)
+        if g['cautious_weight_decay']:  # decay only where the update already pulls the weight towards zero
+            stack.sub_(lr * g['weight_decay'] * stack * (update * stack > 0))
+        else: stack.mul_(1 - g['lr'] * g['weight_decay'])
+        stack.add_(update, alpha=-lr)
         if world == 1:
             for p, new in zip(params, stack): p.copy_(new)
             return
@@ -161,6 +174,8 @@ def setup_optimizers(model:GPT, # a GPT from chapter 2: its `param_groups` decid
                      ns_method:str='quintic', # Newton-Schulz coefficients: 'quintic' or 'polar_express'
                      ns_steps:int=5, # Newton-Schulz iterations
                      ns_dtype:torch.dtype=torch.bfloat16, # Newton-Schulz arithmetic
+                     normuon_beta:float=0.0, # NorMuon: EMA factor of each output row's squared update; 0 turns it off (0.95 is NorMuon's)
+                     cautious_weight_decay:bool=False, # decay only weights the update also moves towards zero, at the aspect-scaled lr
                     ) -> MuonAdamW:
     "One `MuonAdamW` for `model`: AdamW groups for the tables and scalars, one Muon group per matrix shape."
     groups = model.param_groups()
@@ -171,7 +186,8 @@ def setup_optimizers(model:GPT, # a GPT from chapter 2: its `param_groups` decid
     by_shape = {}
     for p in groups['matrices']: by_shape.setdefault(tuple(p.shape), []).append(p)
     muon = [dict(name=f'matrices {rows}x{cols}', params=params, lr=matrix_lr, momentum=momentum, weight_decay=weight_decay,
-                 ns_method=ns_method, ns_steps=ns_steps, ns_dtype=ns_dtype) for (rows, cols), params in sorted(by_shape.items())]
+                 ns_method=ns_method, ns_steps=ns_steps, ns_dtype=ns_dtype, normuon_beta=normuon_beta,
+                 cautious_weight_decay=cautious_weight_decay) for (rows, cols), params in sorted(by_shape.items())]
     param_groups = [dict(kind='adamw', weight_decay=0.0, **g) for g in adamw if g['params']] + [dict(kind='muon', **g) for g in muon]
     return MuonAdamW(param_groups)
 

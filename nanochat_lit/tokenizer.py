@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 
 import rustbpe, tiktoken, torch
 from fastcore.basics import patch
-from .common import ConfigError, atomic_write, base_dir, print0, resolve_settings, run_cli
+from .common import ConfigError, atomic_write, base_dir, print0, resolve_settings, run_cli, write_report_section
 from .corpora import (CORPORA, LANGUAGES, CorpusChangedWarning, corpora_changes, corpora_versions, iter_documents,
                                   iter_text_files, markdown_table)
 
@@ -237,15 +237,16 @@ def to_huggingface(self:Tokenizer, path:str|Path) -> Path:
 # %% ../nbs/01_tokenizer.ipynb #f6a3266f
 TOKENIZER_DEFAULTS = dict(vocab_size=32768, max_chars=200_000_000, sources='en')
 
-def training_documents(sources:str='en', text_dir:str|None=None) -> Iterator[str]:
-    "The tokenizer's training text: your files if `text_dir` is given, else the training split of the offline corpora."
-    return iter_text_files(text_dir) if text_dir else iter_documents(sources, split='train')
+def training_documents(sources:str='en', text_dir:str|None=None, normalize:str|None=None) -> Iterator[str]:
+    "The tokenizer's training text: your files if `text_dir` is given, else the training split of the offline corpora; `normalize` as in chapter 0a."
+    return iter_text_files(text_dir, normalize) if text_dir else iter_documents(sources, split='train', normalize=normalize)
 
 def train_tokenizer(vocab_size:int=None, # final vocabulary size, special tokens included (preset key vocab_size)
                     max_chars:int=None, # characters of text to train on
                     doc_cap:int=10_000, # characters kept from each document
                     sources:str=None, # offline corpora by language or name with weights, e.g. en:70,zh:30
                     text_dir:str=None, # train on your own .txt/.md/.jsonl/.parquet files instead
+                    normalize:str=None, # comma-separated normalisations (chapter 0a), '' for none; default: each corpus's own, none for your files
                     extra_special_tokens:str='', # comma-separated extra special tokens, e.g. <|zh_start|>
                     output:str=None, # where to save (default: the base directory's tokenizer/)
                     preset:str=None, # a preset from settings.ini
@@ -253,13 +254,15 @@ def train_tokenizer(vocab_size:int=None, # final vocabulary size, special tokens
     "Train the BPE tokenizer on offline corpora or your own files and save it."
     s = resolve_settings(TOKENIZER_DEFAULTS, preset, vocab_size=vocab_size, max_chars=max_chars, sources=sources)
     trained_on = {'sources': None if text_dir else s['sources'], 'text_dir': text_dir, 'max_chars': s['max_chars'], 'doc_cap': doc_cap,
-                  'corpora': None if text_dir else corpora_versions(s['sources'])}
+                  'normalize': normalize, 'corpora': None if text_dir else corpora_versions(s['sources'])}
     print0(f"training a {s['vocab_size']}-token tokenizer on up to {s['max_chars']:,} characters of {text_dir or s['sources']} ...")
     start = time.perf_counter()
-    tokenizer = Tokenizer.train(training_documents(s['sources'], text_dir), s['vocab_size'], max_chars=s['max_chars'], doc_cap=doc_cap,
+    tokenizer = Tokenizer.train(training_documents(s['sources'], text_dir, normalize), s['vocab_size'], max_chars=s['max_chars'], doc_cap=doc_cap,
                                 extra_special_tokens=[t for t in extra_special_tokens.split(',') if t], trained_on=trained_on)
     directory = tokenizer.save(output)
-    print0(f"trained in {time.perf_counter() - start:.1f} s; saved to {directory}")
+    seconds = time.perf_counter() - start
+    print0(f"trained in {seconds:.1f} s; saved to {directory}")
+    write_report_section('tokenizer', {'vocab_size': tokenizer.vocab_size, 'directory': directory, **trained_on}, seconds)
     return tokenizer
 
 def train_huggingface_bpe(texts:Iterable[str], vocab_size:int, pattern:str=SPLIT_PATTERN, special_tokens:list=SPECIAL_TOKENS):
@@ -294,7 +297,7 @@ def eval_tokenizer(tokenizer_dir:str=None, # a saved tokenizer (default: the bas
                    compare:bool=True, # also train and measure the Hugging Face reference
                   ) -> list[dict]:
     "Compression on held-out text per language, against a Hugging Face BPE trained on the same text."
-    tokenizer = Tokenizer.load(tokenizer_dir)
+    start, tokenizer = time.perf_counter(), Tokenizer.load(tokenizer_dir)
     reference = None
     if compare:
         how = tokenizer.trained_on
@@ -303,11 +306,12 @@ def eval_tokenizer(tokenizer_dir:str=None, # a saved tokenizer (default: the bas
         if how.get('sources') and (changes := corpora_changes(how.get('corpora'), corpora_versions(how['sources']))):
             warnings.warn(f"the tokenizer was trained on other versions of its corpora than the ones cached now ({'; '.join(changes)}), "
                           "so the reference trains on different text; retrain the tokenizer for a like-for-like comparison", CorpusChangedWarning)
-        texts = capped_documents(training_documents(how.get('sources') or 'en', how.get('text_dir')), how.get('max_chars'), how.get('doc_cap'))
+        texts = capped_documents(training_documents(how.get('sources') or 'en', how.get('text_dir'), how.get('normalize')), how.get('max_chars'), how.get('doc_cap'))
         print0(f"training the Hugging Face reference on the same text ({how.get('text_dir') or how['sources']}) ...")
         reference = train_huggingface_bpe(texts, tokenizer.vocab_size, tokenizer.pattern, list(tokenizer.special_tokens))
     rows = compression_table(tokenizer, reference, max_chars)
     print0(markdown_table(rows))
+    write_report_section('tokenizer-eval', {'max_chars': max_chars, 'compression': rows}, time.perf_counter() - start)
     return rows
 
 def tok_cli():

@@ -19,8 +19,8 @@ from typing import Callable
 import torch, torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .common import (ConfigError, DistInfo, OnOff, ThroughputMeter, compute_dtype, peak_flops, print0, resolve_settings,
-                                 run_cli, seed_everything, setup_distributed, teardown_distributed)
+from .common import (ConfigError, DistInfo, OnOff, ThroughputMeter, compute_dtype, peak_flops, peak_memory_bytes, print0,
+                                 resolve_settings, run_cli, seed_everything, setup_distributed, teardown_distributed, write_report_section)
 from .corpora import CorpusChangedWarning, corpora_changes
 from .tokenizer import Tokenizer, default_tokenizer_dir
 from .gpt import GPT, GPTConfig, build_model, config_from_depth, derive_hyperparameters
@@ -34,7 +34,7 @@ from .checkpoint import (checkpoints_dir, find_checkpoint, load_checkpoint, rng_
 # %% ../nbs/05b_pretrain.ipynb #95a9ae45
 TRAIN_DEFAULTS = dict(device='auto', depth=20, aspect_ratio=64, head_dim=128, max_seq_len=2048, device_batch_size=32,
                       total_batch_size=-1, num_iterations=-1, target_param_data_ratio=10.5, sources='en',
-                      nproc_per_node=1, vocab_size=65536, compile=True, eval_every=250, eval_tokens=10_485_760,
+                      nproc_per_node=1, vocab_size=65536, compile=True, fp8=False, eval_every=250, eval_tokens=10_485_760,
                       sample_every=2000, save_every=1000)
 
 @dataclass
@@ -52,6 +52,7 @@ class TrainPlan:
     flops_per_token: int
     total_flops: float
     optimizer: dict  # learning rates and weight decay for `setup_optimizers`
+    fp8: bool = False  # the block linears' training matmuls in float8 (chapter 2's `use_fp8`)
 
     def memory_gib(self) -> float:
         "Estimated peak memory per device: weights, gradients, optimizer state and activations."
@@ -69,6 +70,7 @@ def plan_training(vocab_size:int, world_size:int, depth:int, aspect_ratio:int, h
                   device_batch_size:int, total_batch_size:int=-1, num_iterations:int=-1,
                   target_param_data_ratio:float=10.5, flops_budget:float|None=None,
                   switches:dict|None=None, # the model's upgrade switches (window_pattern, value_embeds, residual_scalars); None: defaults
+                  fp8:bool=False, # float8 matmuls in the block linears while training (chapter 2)
                   **lrs) -> TrainPlan:
     "Resolve the model shape, batch, length and learning rates of a run, and check they fit together."
     config = config_from_depth(depth, vocab_size, aspect_ratio=aspect_ratio, head_dim=head_dim, sequence_len=max_seq_len, **(switches or {}))
@@ -84,13 +86,13 @@ def plan_training(vocab_size:int, world_size:int, depth:int, aspect_ratio:int, h
     tokens = steps * hp.total_batch_size
     return TrainPlan(config, world_size, device_batch_size, hp.total_batch_size // micro_tokens, hp.total_batch_size, steps,
                      tokens, hp.num_params, hp.num_scaling_params, hp.flops_per_token, float(hp.flops_per_token) * tokens,
-                     hp.optimizer_settings())
+                     hp.optimizer_settings(), fp8)
 
 def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.45) -> str:
     "The plan as a short table: shape, batch, length, memory and (on a known GPU) hours."
     c = plan.model_config
     rows = {'model': f'depth {c.n_layer}, width {c.model_dim}, {c.n_head} heads of {c.head_dim}, context {c.sequence_len}',
-            'switches': f'window_pattern={c.window_pattern}, value_embeds={c.value_embeds}, residual_scalars={c.residual_scalars}',
+            'switches': f'window_pattern={c.window_pattern}, value_embeds={c.value_embeds}, residual_scalars={c.residual_scalars}, fp8={plan.fp8}',
             'parameters': f'{plan.num_params:,} ({plan.num_scaling_params:,} in matrices and LM head)', 'vocab': f'{c.vocab_size:,}',
             'batch': f'{plan.total_batch_size:,} tokens = {plan.device_batch_size} rows x {c.sequence_len} x {plan.world_size} devices x {plan.grad_accum} accumulation',
             'steps': f'{plan.num_iterations:,}', 'tokens': f'{plan.tokens:,} ({plan.tokens / plan.num_scaling_params:.1f} per matrix and LM head parameter)',
@@ -143,6 +145,9 @@ class MetricsLog:
     def write(self, record:dict):
         if self.enabled:
             with self.path.open('a') as f: f.write(json.dumps(record) + '\n')
+    def records(self) -> list[dict]:
+        "Every record of the run so far, the resumed part's included."
+        return [json.loads(l) for l in self.path.read_text().splitlines()] if self.enabled else []
 
 def _wandb_run(run:str, config:dict):
     if run == 'dummy': return None
@@ -194,8 +199,10 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
                keep_checkpoints:int=3, resume:bool=False, resume_step:int|None=None,
                run:str='dummy', on_step:Callable|None=None, desc:str='training',
                flops_per_token:float|None=None, peak_flops_per_sec:float|None=None, # for MFU
+               report:dict|None=None, # more figures for the stage's report section (base: parameters, FLOPs, tokens)
               ) -> dict:
-    "The loop every training stage shares: accumulate, step, log, evaluate, sample and checkpoint; resume exactly."
+    "The loop every training stage shares: accumulate, step, log, evaluate, sample and checkpoint; resume exactly; write the report section."
+    started = time.perf_counter()
     forward = model if forward is None else forward  # not `forward or model`: a compiled model has no truth value
     batch_loss = batch_loss or (lambda forward, batch: forward(*batch))
     start_step, loss_ema = 0, 0.0
@@ -265,10 +272,20 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
                         refresh=False)  # the bar redraws at most every mininterval, not on every step
         bar.update(1)
     bar.close()
+    tokens_per_sec = meter.total_tokens / max(meter.last - meter.start, 1e-9)
     result.update(evaluation, loss=loss_ema / (1 - 0.9 ** max(num_iterations, 1)) if num_iterations else None,
-                  tokens_per_sec=meter.total_tokens / max(meter.last - meter.start, 1e-9), steps=num_iterations)
+                  tokens_per_sec=tokens_per_sec, mfu=meter.mfu(tokens_per_sec), peak_memory_gib=peak_memory_bytes(info.device) / 2**30,
+                  steps=num_iterations)
     if wandb_run: wandb_run.finish()
+    if info.is_master: _write_section(meta.get('stage', 'training'), result, metrics, report, time.perf_counter() - started)
     return result
+
+def _write_section(stage:str, result:dict, metrics:MetricsLog, report:dict|None, wall_seconds:float):
+    "The stage's report section: its final figures, the best val bpb of its curve, samples, and where the curves are."
+    bpbs = [r['val_bpb'] for r in metrics.records() if r.get('val_bpb') is not None]
+    figures = {k: v for k, v in result.items() if k not in ('checkpoint_dir', 'samples')}
+    write_report_section(stage, {**figures, **({'best_val_bpb': min(bpbs)} if bpbs else {}), **(report or {}), 'metrics': metrics.path,
+                                 'samples': [{'prompt': p, 'sample': s} for p, s in result.get('samples', {}).items()]}, wall_seconds)
 
 def warn_if_corpora_differ(tokenizer:Tokenizer, data_dir:Path):
     "Warn when the tokenizer and the dataset were made from different versions of the same corpora (chapter 0a)."
@@ -304,6 +321,9 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                flops_budget:float=None, # stop after this many training FLOPs instead
                embedding_lr:float=None, unembedding_lr:float=None, matrix_lr:float=None, scalar_lr:float=None, # peak learning rates; default: derived from the dial
                weight_decay:float=None, # Muon weight decay; default: derived from the dial
+               ns_method:str=None, # Muon's Newton-Schulz coefficients: quintic or polar_express (default quintic; chapter 3)
+               normuon_beta:float=None, # NorMuon: EMA of each row's squared update, e.g. 0.95; 0 turns it off (default 0; chapter 3)
+               cautious_weight_decay:OnOff=None, # Muon decays only weights its update also moves towards zero (default off; chapter 3)
                warmup_ratio:float=0.0, warmdown_ratio:float=0.4, final_lr_frac:float=0.0, # learning-rate schedule
                eval_every:int=None, # steps between validation bpb evaluations (0: only at the end; default 250)
                eval_tokens:int=None, # validation tokens per evaluation, across all ranks (default 10,485,760)
@@ -322,6 +342,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                value_embeds:OnOff=None, # value embeddings on alternating layers (default off; chapter 2)
                residual_scalars:OnOff=None, # learnable per-layer residual and x0 scalars (default on; chapter 2)
                compile:OnOff=None, # torch.compile the model (default: on); --no-compile trains eagerly
+               fp8:OnOff=None, # float8 matmuls in the block linears while training, on GPUs of compute capability 8.9+ (default off; on in h100x8; chapter 2)
                seed:int=42, # seeds initialisation and data order
                dry_run:bool=False, # print the plan (shape, batch, steps, memory, hours) and stop
                nproc_per_node:int=None, # dry run: the devices the plan assumes (a real run takes torchrun's world size)
@@ -333,13 +354,15 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
     if set(hooks) - {'on_step'}: raise ConfigError(f"unknown hook {sorted(set(hooks) - {'on_step'})[0]!r}; train_base takes on_step")
     s = resolve_settings(TRAIN_DEFAULTS, preset, depth=depth, aspect_ratio=aspect_ratio, head_dim=head_dim, max_seq_len=max_seq_len,
                          device_batch_size=device_batch_size, total_batch_size=total_batch_size, num_iterations=num_iterations,
-                         target_param_data_ratio=target_param_data_ratio, sources=sources, device=device, compile=compile,
+                         target_param_data_ratio=target_param_data_ratio, sources=sources, device=device, compile=compile, fp8=fp8,
                          eval_every=eval_every, eval_tokens=eval_tokens, sample_every=sample_every, save_every=save_every,
                          nproc_per_node=nproc_per_node)
     lrs = {k: v for k, v in dict(embedding_lr=embedding_lr, unembedding_lr=unembedding_lr, matrix_lr=matrix_lr,
                                   scalar_lr=scalar_lr, weight_decay=weight_decay).items() if v is not None}
+    muon_switches = {k: v for k, v in dict(ns_method=ns_method, normuon_beta=normuon_beta,
+                                           cautious_weight_decay=cautious_weight_decay).items() if v is not None}
     shape = {k: s[k] for k in ('depth', 'aspect_ratio', 'head_dim', 'max_seq_len', 'device_batch_size', 'total_batch_size',
-                               'num_iterations', 'target_param_data_ratio')}
+                               'num_iterations', 'target_param_data_ratio', 'fp8')}
     shape['switches'] = {k: v for k, v in dict(window_pattern=window_pattern, value_embeds=value_embeds,
                                                residual_scalars=residual_scalars).items() if v is not None}
     if dry_run:
@@ -349,13 +372,13 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
     check_trainable_dtype(s['device'])
     info = setup_distributed(s['device'])
     try:
-        return _train(info, s, shape, lrs, seed=seed, peak_flops_per_sec=peak_tflops * 1e12 if peak_tflops else None,
+        return _train(info, s, shape, lrs, muon_switches, seed=seed, peak_flops_per_sec=peak_tflops * 1e12 if peak_tflops else None,
                       tokenizer_dir=tokenizer_dir, data_dir=data_dir, flops_budget=flops_budget, model_tag=model_tag, resume=resume or resume_step is not None, resume_step=resume_step, run=run,
                       keep_checkpoints=keep_checkpoints, schedule=(warmup_ratio, warmdown_ratio, final_lr_frac),
                       on_step=hooks.get('on_step'))
     finally: teardown_distributed()
 
-def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, tokenizer_dir, data_dir, flops_budget, model_tag, resume, resume_step,
+def _train(info, s:dict, shape:dict, lrs:dict, muon_switches:dict, *, seed, peak_flops_per_sec, tokenizer_dir, data_dir, flops_budget, model_tag, resume, resume_step,
            run, keep_checkpoints, schedule, on_step) -> dict:
     seed_everything(seed)
     tokenizer = Tokenizer.load(tokenizer_dir)
@@ -364,8 +387,8 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
     plan = plan_training(tokenizer.vocab_size, info.world_size, flops_budget=flops_budget, **shape, **lrs)
     peak_flops_per_sec = peak_flops_per_sec or peak_flops(info.device)
     print0(describe_plan(plan, peak_flops_per_sec))
-    model = build_model(plan.model_config, info.device)
-    optimizer = setup_optimizers(model, **plan.optimizer)
+    model = build_model(plan.model_config, info.device).use_fp8(plan.fp8)
+    optimizer = setup_optimizers(model, **plan.optimizer, **muon_switches)
     B, T, slots = plan.device_batch_size, plan.model_config.sequence_len, info.world_size * plan.grad_accum
     train_loaders = [DataLoader(tokenizer, 'train', B, T, data_dir, info.device, rank=info.rank + info.world_size * k,
                                 world_size=slots, seed=seed) for k in range(plan.grad_accum)]
@@ -381,14 +404,17 @@ def _train(info, s:dict, shape:dict, lrs:dict, *, seed, peak_flops_per_sec, toke
         val_loader.load_state_dict(val_start)  # the same validation batches every time
         return {'val_bpb': evaluate_bpb(forward, iter(val_loader), eval_steps, token_bytes), 'copy_gain': copy_test(model, copy_text)['gain']}
 
-    meta = {'stage': 'base', 'settings': {**s, **lrs}, 'data_dir': str(data_dir), 'tokenizer': tokenizer_record(tokenizer, tokenizer_dir)}
+    meta = {'stage': 'base', 'settings': {**s, **lrs, **muon_switches}, 'data_dir': str(data_dir), 'tokenizer': tokenizer_record(tokenizer, tokenizer_dir)}
+    report = {'depth': shape['depth'], 'model_dim': plan.model_config.model_dim, 'parameters': plan.num_params,
+              'scaling_parameters': plan.num_scaling_params, 'tokens': plan.tokens, 'tokens_per_parameter': plan.tokens / plan.num_scaling_params,
+              'flops_per_token': plan.flops_per_token, 'total_flops': plan.total_flops, 'compile_seconds': compile_seconds}
     result = train_loop(info, model, optimizer, train_loaders, plan.num_iterations,
                         lambda step: set_schedules(optimizer, step, plan.num_iterations, *schedule),
                         checkpoints_dir(model_tag or f"d{shape['depth']}"), meta, forward=forward, evaluate=evaluate,
                         sample=lambda: _sample(model, tokenizer), eval_every=s['eval_every'], sample_every=s['sample_every'],
                         save_every=s['save_every'], keep_checkpoints=keep_checkpoints, resume=resume, resume_step=resume_step, run=run,
                         on_step=on_step, desc=f"training d{shape['depth']}", flops_per_token=plan.flops_per_token,
-                        peak_flops_per_sec=peak_flops_per_sec)
+                        peak_flops_per_sec=peak_flops_per_sec, report=report)
     return {**result, 'compile_seconds': compile_seconds}
 
 STAGE_TRAINERS = {'base': 'train:train_base', 'mid': 'midtrain:train_mid', 'sft': 'sft:train_sft', 'rl': 'rl:train_rl'}  # stage -> module:function

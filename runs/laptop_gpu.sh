@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A 6 GB laptop GPU (RTX 4050 class): tokenizer, dataset, base training with the laptop-6gb preset, then mid-training,
-# SFT and RL on the offline mixtures, and a chat evaluation.
+# SFT and RL on the offline mixtures, and a chat evaluation; the report card is reset at the start and generated at the end.
 #   bash runs/laptop_gpu.sh            # the real run (needs a CUDA GPU)
 #   bash runs/laptop_gpu.sh --dry-run  # resolve and check every stage's configuration, estimate memory; no GPU needed
 # Set PEAK_TFLOPS to your GPU's dense bf16 peak to get a time estimate in the dry run.
@@ -20,9 +20,11 @@ stages=(
 
 if [ "${1:-}" = "--dry-run" ]; then
   echo "== dry run: would run"
+  echo "   nanochat_lit_report reset"
   echo "   nanochat_lit_tok train --preset laptop-6gb"
   echo "   nanochat_lit_data --preset laptop-6gb --output $base/data/laptop"
   printf '   %s\n' "${stages[@]}"
+  echo "   nanochat_lit_report generate"
   echo "== base training plan"
   "${train[@]}" --device cuda --dry-run ${PEAK_TFLOPS:+--peak-tflops "$PEAK_TFLOPS"}
   for stage in mid sft rl; do
@@ -32,9 +34,11 @@ if [ "${1:-}" = "--dry-run" ]; then
   exit 0
 fi
 python -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else "error: no CUDA GPU; use runs/runcpu.sh, or --dry-run to check the plan")'
+nanochat_lit_report reset
 nanochat_lit_tok train --preset laptop-6gb
 nanochat_lit_data --preset laptop-6gb --output "$base/data/laptop"
 for command in "${stages[@]}"; do
   echo "== $command"
   $command
 done
+nanochat_lit_report generate

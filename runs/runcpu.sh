@@ -2,11 +2,13 @@
 # The whole pipeline on a 2-core CPU, from a bare machine to a chat model that answers: set-up, then offline corpora ->
 # tokenizer -> dataset -> base training of a depth-4 model -> mid-training -> SFT -> a short RL run -> a quick chat
 # evaluation -> the chat model's streamed answers to two questions. Each stage prints its time; about 30 minutes after set-up.
+# Every stage writes its section of the report card, which the end assembles into report.md and report.html.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash runs/setup.sh
 source .venv/bin/activate
 base=$(python -c 'from nanochat_lit.common import base_dir; print(base_dir())')
+nanochat_lit_report reset
 start=$SECONDS
 timings=()
 stage() {  # stage NAME COMMAND...: run it under a heading and remember how long it took
@@ -35,6 +37,7 @@ stage rl nanochat_lit_train --stage rl --preset cpu --source-tag cpu-d4 --data o
   --num-samples 4 --max-new-tokens 128 --eval-every 15 --eval-problems 40 --eval-samples 4
 stage evaluation nanochat_lit_eval chat --stage rl --model-tag cpu-d4 -a ARC-Easy,MMLU,SpellingBee,GSM8K --max-per-task 50 --max-tokens 128
 stage answers answers rl
+stage report nanochat_lit_report generate
 
 echo; echo "== summary ($((SECONDS - start)) s after set-up)"
 printf '  %s\n' "${timings[@]}"
@@ -51,5 +54,6 @@ for stage, metric in [('base', 'val_bpb'), ('mid', 'val_bpb'), ('sft', 'val_loss
     gains = [r['copy_gain'] for r in records if 'copy_gain' in r]
     if gains: print(f"        copy_gain {gains[-1]:.3f} nats/token (in-context copying, chapter 5: near 0 means the model cannot yet repeat a word of its prompt)")
 PY
+echo "  report card: $base/report/report.html (one page, open it in a browser), or report.md beside it"
 echo "  next: chat with it (nanochat_lit_chat, or nanochat_lit_web for the browser), read the chapters in JupyterLab"
 echo "        (.venv/bin/jupyter lab nbs/), or run the tests: bash runs/test.sh"

@@ -3,6 +3,7 @@
 # model, then mid-training, SFT and RL, each followed by its evaluation; every stage under torchrun with the h100x8 preset.
 #   bash runs/speedrun.sh            # the real run
 #   bash runs/speedrun.sh --dry-run  # resolve and check every stage's configuration, memory and hours; no GPU needed
+# The report card (report.md and report.html in the base directory's report/) is reset at the start and generated at the end.
 # Environment: NUM_SHARDS (web shards to download, the validation shard included; default 400), NPROC (default 8),
 # WANDB_RUN (a Weights & Biases run name; default dummy, i.e. off).
 set -euo pipefail
@@ -27,10 +28,12 @@ stages=(
 
 if [ "${1:-}" = "--dry-run" ]; then
   echo "== dry run: would run"
+  echo "   nanochat_lit_report reset"
   echo "   nanochat_lit_data --sources web --num-shards $NUM_SHARDS --output $data"
   echo "   nanochat_lit_tok train --preset h100x8 --text-dir $data"
   echo "   nanochat_lit_tok eval --no-compare"
   printf '   %s\n' "${stages[@]}"
+  echo "   nanochat_lit_report generate"
   echo "== base training plan for $NPROC GPUs"
   nanochat_lit_train --preset h100x8 --device cuda --nproc-per-node "$NPROC" --dry-run --peak-tflops 989
   for stage in mid sft rl; do
@@ -40,6 +43,7 @@ if [ "${1:-}" = "--dry-run" ]; then
   exit 0
 fi
 python -c 'import torch, sys; sys.exit(0 if torch.cuda.device_count() >= 1 else "error: no CUDA GPU; use --dry-run to check the plan")'
+nanochat_lit_report reset
 nanochat_lit_data --sources web --num-shards "$NUM_SHARDS" --output "$data"
 nanochat_lit_tok train --preset h100x8 --text-dir "$data"
 nanochat_lit_tok eval --no-compare
@@ -47,3 +51,4 @@ for command in "${stages[@]}"; do
   echo "== $command"
   $command
 done
+nanochat_lit_report generate

@@ -19,12 +19,25 @@ def test_speedrun_dry_run():
     assert hours <= 2.5, hours
     check_later_stages(result.stdout, 'speedrun')
     assert '-m nanochat_lit.chat_eval chat --stage sft --model-tag speedrun' in result.stdout
+    check_report_around_stages(result.stdout)
 
 def check_later_stages(stdout, tag):
     "Every later stage is in the recipe and planned, each starting from the one before."
     for stage, source in (('mid', 'base'), ('sft', 'mid'), ('rl', 'sft')):
         assert f'--stage {stage} --source-tag {tag}' in stdout, stage
         assert re.search(rf'{stage} stage\n  from +{source}/{tag}\n', stdout), (stage, stdout)
+
+def check_report_around_stages(stdout):
+    "The report card is reset before the first stage and generated after the last."
+    planned = [line.strip() for line in stdout.split('== dry run: would run\n')[1].split('\n==')[0].splitlines()]
+    assert planned[0] == 'nanochat_lit_report reset' and planned[-1] == 'nanochat_lit_report generate', planned
+
+def test_runcpu_resets_and_generates_the_report():
+    "runcpu.sh has no dry run (it is the 30-minute CPU pipeline itself): its text resets the report first and generates it last."
+    lines = (RUNS/'runcpu.sh').read_text().splitlines()
+    stages = [i for i, line in enumerate(lines) if line.startswith('stage ')]
+    assert lines.index('nanochat_lit_report reset') < stages[0]
+    assert lines[stages[-1]] == 'stage report nanochat_lit_report generate'
 
 def test_speedrun_dry_run_refuses_a_batch_that_does_not_divide():
     result = dry_run('speedrun.sh', NPROC='3')
@@ -37,3 +50,4 @@ def test_laptop_dry_run():
     memory = float(result.stdout.split('memory per device  ~')[1].split()[0])
     assert memory < 6, f'the laptop-6gb preset must fit in 6 GB, estimated {memory} GiB'
     check_later_stages(result.stdout, 'laptop')
+    check_report_around_stages(result.stdout)

@@ -1,0 +1,81 @@
+"nanochat_lit_export as a person uses it: export a checkpoint that transformers loads, refusals and bad input, and an import the chat CLI talks to."
+import os, subprocess
+
+import pytest, torch
+
+from conftest import SCRIPTS, _save
+
+transformers = pytest.importorskip('transformers')
+
+
+def run(base, script, *flags):
+    return subprocess.run([SCRIPTS/script, *flags], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(base)})
+
+
+@pytest.fixture(scope='module')
+def exportable(tmp_path_factory):
+    "(base directory, model, tokenizer): an SFT run 'tiny' trained with --no-residual-scalars, and a run 'scalars' with our default switches."
+    from nanochat_lit.gpt import build_model, config_from_depth
+    from nanochat_lit.tokenizer import Tokenizer
+    base = tmp_path_factory.mktemp('export')
+    tokenizer = Tokenizer.train(['Hugging Face loads what we export, 然后我们再读回来. ' * 40], vocab_size=300)
+    torch.manual_seed(0)
+    shape = dict(aspect_ratio=64, head_dim=32, n_kv_head=1, sequence_len=128)
+    model = build_model(config_from_depth(2, tokenizer.vocab_size, residual_scalars=False, **shape), 'cpu')
+    with torch.no_grad():
+        for p in model.parameters(): p.add_(0.3 * torch.randn_like(p))
+    _save(base, 'sft', 'tiny', model, tokenizer, 5)
+    _save(base, 'sft', 'scalars', build_model(config_from_depth(2, tokenizer.vocab_size, **shape), 'cpu'), tokenizer, 5)
+    return base, model.eval(), tokenizer
+
+
+def test_export_loads_in_transformers(exportable):
+    base, model, tokenizer = exportable
+    done = run(base, 'nanochat_lit_export', '--stage', 'sft', '--model-tag', 'tiny', '--out', str(base/'hf'))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (base/'hf').iterdir()) == ['chat_template.jinja', 'config.json', 'generation_config.json',
+                                                            'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']
+    hf_model = transformers.AutoModelForCausalLM.from_pretrained(base/'hf', dtype=torch.float32)
+    hf_tokenizer = transformers.AutoTokenizer.from_pretrained(base/'hf')
+    messages = [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Load it, 然后读回来.'}]
+    ids = hf_tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors='pt')['input_ids']
+    assert ids[0].tolist() == tokenizer.render_for_completion({'messages': messages})
+    with torch.no_grad(): assert (hf_model(ids).logits - model(ids)).abs().max() < 1e-4
+    new = hf_model.generate(ids, max_new_tokens=20, do_sample=False)[0, ids.size(1):].tolist()
+    ours = list(model.generate(ids[0].tolist(), len(new), temperature=0))
+    assert new == ours
+
+
+def test_refusals_and_bad_input(exportable, tmp_path):
+    base, _, _ = exportable
+    (tmp_path/'full').mkdir(); (tmp_path/'full'/'notes.txt').write_text('mine')
+    cases = {('--stage', 'sft', '--model-tag', 'scalars', '--out', str(tmp_path/'a')): '--no-residual-scalars',
+             ('--stage', 'mid', '--out', str(tmp_path/'b')): 'no mid checkpoints',
+             ('--stage', 'sft', '--model-tag', 'tiny', '--step', '9', '--out', str(tmp_path/'c')): 'available steps: 5',
+             ('--stage', 'sft', '--model-tag', 'tiny', '--out', str(tmp_path/'full')): 'not an empty folder',
+             ('--stage', 'sft',): 'exactly one of --out DIR',
+             ('--from-hf', str(tmp_path/'nothing-here')): 'has no config.json'}
+    for flags, message in cases.items():
+        done = run(base, 'nanochat_lit_export', *flags)
+        assert done.returncode == 2 and message in done.stderr and 'Traceback' not in done.stderr, (flags, done.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['full']  # nothing written, nothing half-written
+    assert [p.name for p in (tmp_path/'full').iterdir()] == ['notes.txt']
+
+
+def test_import_then_chat(exportable, tmp_path, monkeypatch):
+    base, model, tokenizer = exportable
+    assert run(base, 'nanochat_lit_export', '--stage', 'sft', '--model-tag', 'tiny', '--out', str(tmp_path/'tiny-hf')).returncode == 0
+    done = run(base, 'nanochat_lit_export', '--from-hf', str(tmp_path/'tiny-hf'))
+    assert done.returncode == 0, done.stderr
+    assert 'checkpoints/sft/tiny-hf/step_000000' in done.stdout
+    again = run(base, 'nanochat_lit_export', '--from-hf', str(tmp_path/'tiny-hf'))
+    assert again.returncode == 2 and 'already has checkpoints' in again.stderr
+    from nanochat_lit.checkpoint import load_model
+    monkeypatch.setenv('NANOCHAT_LIT_BASE_DIR', str(base))
+    imported, imported_tokenizer, _ = load_model('sft', 'tiny-hf', device='cpu')
+    ids = torch.tensor([tokenizer.encode('Hugging Face loads what we export', prepend='<|bos|>')])
+    with torch.no_grad(): assert torch.equal(imported(ids), model(ids))
+    assert imported_tokenizer.mergeable_ranks == tokenizer.mergeable_ranks
+    chat = run(base, 'nanochat_lit_chat', '--stage', 'sft', '--model-tag', 'tiny-hf', '-p', 'hi', '--temperature', '0', '--max-tokens', '8')
+    assert chat.returncode == 0, chat.stderr
