@@ -23,6 +23,7 @@ from .common import ConfigError, atomic_write, env_report, report_dir, run_cli
 from .corpora import markdown_table
 from .chat_eval import CHAT_TASKS
 from .midtrain import plot_run
+from .train import read_metrics
 
 # %% ../nbs/13_report.ipynb #2443de4a
 PROJECT_ROOT = Path(nanochat_lit.__file__).resolve().parents[1]  # the checkout: nanochat_lit/ and nbs/
@@ -157,7 +158,7 @@ def section_figures(name:str, data:dict) -> list:
     if 'metrics' in data:
         path = Path(data['metrics'])
         if path.is_file():
-            records = [json.loads(line) for line in path.read_text().splitlines()]
+            records = read_metrics(path)
             metrics = curve_metrics(records)
             caption = f"{title}: training loss{''.join(', ' + m for m in metrics)}"
             blocks.append(('figure', f'{name}-curves', caption, png(plot_run(records, metrics, title))))

@@ -6,9 +6,9 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/pretrain.html.md"""
 
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'SAMPLE_PROMPTS', 'STAGE_TRAINERS', 'TrainPlan', 'plan_training', 'describe_plan', 'lr_multiplier',
-           'weight_decay_multiplier', 'set_schedules', 'MetricsLog', 'compile_for_training', 'train_loop',
-           'warn_if_corpora_differ', 'tokenizer_record', 'check_trainable_dtype', 'train_base', 'stage_trainer',
-           'train_cli', 'LossPlot']
+           'weight_decay_multiplier', 'set_schedules', 'read_metrics', 'MetricsLog', 'compile_for_training',
+           'train_loop', 'warn_if_corpora_differ', 'tokenizer_record', 'check_trainable_dtype', 'train_base',
+           'stage_trainer', 'train_cli', 'LossPlot']
 
 # %% ../nbs/05b_pretrain.ipynb #c92187db
 import argparse, importlib, json, sys, time, warnings
@@ -134,6 +134,10 @@ def _sample(model, tokenizer, max_tokens:int=24) -> dict:
     return {p: tokenizer.decode(list(model.generate(tokenizer.encode(p, prepend='<|bos|>'), max_tokens, temperature=0)))
             for p in SAMPLE_PROMPTS}
 
+def read_metrics(path:str|Path) -> list[dict]:
+    "The records of a run's metrics.jsonl, in order."
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
 class MetricsLog:
     "Append-only JSON lines beside the checkpoints; on resume, lines after the checkpoint's step are dropped."
     def __init__(self, path:Path, resume_step:int|None, enabled:bool):
@@ -147,7 +151,7 @@ class MetricsLog:
             with self.path.open('a') as f: f.write(json.dumps(record) + '\n')
     def records(self) -> list[dict]:
         "Every record of the run so far, the resumed part's included."
-        return [json.loads(l) for l in self.path.read_text().splitlines()] if self.enabled else []
+        return read_metrics(self.path) if self.enabled else []
 
 def _wandb_run(run:str, config:dict):
     if run == 'dummy': return None
