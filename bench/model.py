@@ -15,7 +15,9 @@ from nanochat_lit.common import autodetect_device, compute_dtype, peak_flops, ru
 from nanochat_lit.gpt import build_model, config_from_depth
 
 # (name, switches) pairs measured against the default model; each row of output is "variant / baseline"
-VARIANTS = {'sliding window SSSL': dict(window_pattern='SSSL'), 'value embeddings': dict(value_embeds=True)}
+VARIANTS = {'sliding window SSSL': dict(window_pattern='SSSL'), 'value embeddings': dict(value_embeds=True),
+            'value embeddings, scaled': dict(value_embeds=True, value_embed_init='scaled'), 'qk scale 1.2': dict(qk_scale=1.2),
+            'smear': dict(smear=True), 'backout': dict(backout=True)}  # the other switches of chapter 2 change only the initialisation
 
 def make_step(model, idx, compiled:bool):
     "One forward+backward pass on `idx` (gradients are discarded: we time the model, not an optimizer)."
@@ -58,7 +60,7 @@ def report(depth, models, rates, device, peak):
           f"{base:,.0f} tok/s{mfu}   rounds: {', '.join(f'{r:,.0f}' for r in rates['default'])}")
     for name in VARIANTS:
         ratios = [v / b for v, b in zip(rates[name], rates['default'])]
-        print(f"  + {name:20s} {statistics.median(rates[name]):>9,.0f} tok/s   ratio to default: median {statistics.median(ratios):.2f} "
+        print(f"  + {name:26s} {statistics.median(rates[name]):>9,.0f} tok/s   ratio to default: median {statistics.median(ratios):.2f} "
               f"(rounds {', '.join(f'{r:.2f}' for r in ratios)})")
 
 def bench(rounds:int=3, # interleaved rounds per configuration

@@ -6,11 +6,12 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/chat_data.html.md"""
 
 # %% auto #0
 __all__ = ['CHAT_LANGUAGES', 'CHAT_SPLITS', 'LLAMAFACTORY', 'CHAT_DATA', 'TOOL_LIST_HEADERS', 'ASSISTANT_TURNS', 'TURN_FOLLOWS',
-           'IDENTITY_NAME', 'IDENTITY_MAKER', 'OTHER_ASSISTANTS', 'IDENTITY_QUESTIONS', 'IDENTITY_HELD_OUT_QUESTIONS',
-           'IDENTITY_ANSWERS', 'NAMES', 'ITEMS', 'OPERATIONS', 'MATH_TEMPLATES', 'HELD_OUT_MATH_TEMPLATES',
-           'TRAIN_MATH_TEMPLATES', 'WORDNET_POS', 'WORDNET', 'DEFINITION_QUESTIONS', 'DemoTask', 'Alpaca',
-           'conversation_text', 'tool_list', 'ToolCalls', 'Identity', 'calc', 'template_name', 'MathProblems',
-           'Definitions']
+           'IDENTITY_NAME', 'IDENTITY_MAKER', 'IDENTITY_MAKERS', 'OTHER_ASSISTANTS', 'IDENTITY_QUESTIONS',
+           'IDENTITY_HELD_OUT_QUESTIONS', 'IDENTITY_ANSWERS', 'IDENTITY_QUESTIONS_ZH', 'IDENTITY_HELD_OUT_QUESTIONS_ZH',
+           'IDENTITY_ANSWERS_ZH', 'IDENTITY_TEMPLATES', 'NAMES', 'ITEMS', 'OPERATIONS', 'MATH_TEMPLATES',
+           'HELD_OUT_MATH_TEMPLATES', 'TRAIN_MATH_TEMPLATES', 'WORDNET_POS', 'WORDNET', 'DEFINITION_QUESTIONS',
+           'DemoTask', 'Alpaca', 'conversation_text', 'tool_list', 'ToolCalls', 'Identity', 'calc', 'template_name',
+           'MathProblems', 'Definitions']
 
 # %% ../nbs/07c_chat_data.ipynb #b718858d
 import copy, json, operator, re
@@ -135,6 +136,7 @@ class ToolCalls(DemoTask):
 # %% ../nbs/07c_chat_data.ipynb #499adbbc
 IDENTITY_NAME = 'Lumen'
 IDENTITY_MAKER = 'the nanochat_lit course'
+IDENTITY_MAKERS = {'en': IDENTITY_MAKER, 'zh': 'nanochat_lit 课程'}  # the default maker in each language's templates
 OTHER_ASSISTANTS = ('ChatGPT', 'GPT-4', 'Claude', 'Gemini', 'Llama', 'Siri', 'Alexa', 'Copilot')
 
 IDENTITY_QUESTIONS = {  # topic -> the questions 'train' asks; {other} is another assistant
@@ -175,6 +177,40 @@ IDENTITY_ANSWERS = {  # topic -> replies, with {name}, {maker} and {other} fille
                "I'm small: a little model trained on a modest amount of text in {maker}. I can be wrong, so double-check what I say.",
                "I'm {name}, a small model with limited knowledge, and I can make mistakes."),
 }
+IDENTITY_QUESTIONS_ZH = {
+    'greeting': ('你好', '你好！', '嗨', '您好', '早上好！', '在吗？', '你好呀，最近怎么样？', '哈喽，有人吗？'),
+    'name': ('你叫什么名字？', '你叫啥', '你有名字吗？', '我该怎么称呼你？', '告诉我你的名字。', '你的名字是什么？'),
+    'what': ('你是谁？', '你是什么？', '介绍一下你自己。', '说说你自己吧。', '你是人吗？', '你是真人吗？', '你是机器人吗？'),
+    'maker': ('谁创造了你？', '你是谁做出来的？', '谁训练了你？', '你是从哪里来的？', '你是哪家公司开发的？', '你的开发者是谁？'),
+    'other': ('你是{other}吗？', '这是{other}吗？', '你就是{other}，对吧？', '你是{other}的某个版本吗？'),
+    'limits': ('你会犯错吗？', '你说的总是对的吗？', '你有多聪明？', '你的规模有多大？', '你什么都知道吗？'),
+}
+IDENTITY_HELD_OUT_QUESTIONS_ZH = {
+    'greeting': ('大家好！', '晚上好'),
+    'name': ('怎么称呼您？', '别人都叫你什么？'),
+    'what': ('用一句话描述一下你自己。', '我现在是在和什么东西说话？'),
+    'maker': ('你背后是谁？', '是谁搭建了你？'),
+    'other': ('我是在和{other}聊天吗？', '你其实是{other}吧？'),
+    'limits': ('你说的话我都能相信吗？', '你的回答可靠吗？'),
+}
+IDENTITY_ANSWERS_ZH = {
+    'greeting': ('你好！我是{name}，一个小型语言模型。今天有什么可以帮你的吗？', '嗨！我是{name}。你想聊点什么？',
+                 '你好！我是{name}，一个在{maker}里从零训练出来的小助手。有什么需要帮忙的吗？'),
+    'name': ('我叫{name}。', '我是{name}，一个在{maker}里做出来的小型语言模型。', '你可以叫我{name}。'),
+    'what': ('我是{name}，一个小型语言模型。我是在{maker}里从零开始训练的，懂得比大型助手少得多，也会出错。',
+             '我不是人。我是{name}，一个在{maker}里用文本训练出来、用来对话的小型神经网络。重要的事情请再核实一下。',
+             '我是{name}，作为{maker}的一部分从零搭建的 AI 语言模型。我很小，所以有时会答错。'),
+    'maker': ('我来自{maker}，从分词器到这段对话，都是在那里从零训练出来的。', '我是在{maker}里从零开始训练的。',
+              '{name}是在{maker}里一步一步搭建、训练出来的，起点只是一堆随机数。'),
+    'other': ('不，我不是{other}。我是{name}，一个在{maker}里从零训练的、小得多的语言模型。',
+              '不是。我是{name}，出自{maker}。我比{other}小得多，懂得也少得多，所以更容易出错。'),
+    'limits': ('我会犯错，而且不算少。我是在{maker}里训练的小型语言模型，重要的事情请自己核实。',
+               '我很小：只是在{maker}里用不多的文本训练出来的小模型。我可能会说错，请再核实我说的话。',
+               '我是{name}，一个知识有限的小模型，也会犯错。'),
+}
+IDENTITY_TEMPLATES = {  # language -> (the questions 'train' asks, the questions only 'test' asks, the answers)
+    'en': (IDENTITY_QUESTIONS, IDENTITY_HELD_OUT_QUESTIONS, IDENTITY_ANSWERS),
+    'zh': (IDENTITY_QUESTIONS_ZH, IDENTITY_HELD_OUT_QUESTIONS_ZH, IDENTITY_ANSWERS_ZH)}
 
 class Identity(GeneratedTask):
     "Who the model is and who made it: questions from templates, honest answers with `name` and `maker` filled in; some take two turns."
@@ -183,13 +219,17 @@ class Identity(GeneratedTask):
                  size:int=1000, # how many conversations
                  seed:int=0, # another seed gives other conversations
                  name:str=IDENTITY_NAME, # what the model calls itself
-                 maker:str=IDENTITY_MAKER, # who made it, as it fits "I was trained in ..."
+                 maker:str|None=None, # who made it, as it fits "I was trained in ..."; None: the language's IDENTITY_MAKERS
+                 lang:str='en', # the language of the conversations: 'en' or 'zh'
                 ):
         super().__init__(split, size, seed)
+        _check_choice('lang', lang, CHAT_LANGUAGES)
+        maker = IDENTITY_MAKERS[lang] if maker is None else maker
         for argument, value in (('name', name), ('maker', maker)):
             if not isinstance(value, str) or not value.strip(): raise ConfigError(f"{argument}={value!r} must be non-empty text, e.g. {argument}='Lumen'")
-        self.assistant_name, self.maker = name.strip(), maker.strip()  # `self.name` is the task's name
-        self.questions = IDENTITY_HELD_OUT_QUESTIONS if split == 'test' else IDENTITY_QUESTIONS
+        self.assistant_name, self.maker, self.lang = name.strip(), maker.strip(), lang  # `self.name` is the task's name
+        questions, held_out, self.answers = IDENTITY_TEMPLATES[lang]
+        self.questions = held_out if split == 'test' else questions
     def example(self, index:int) -> dict:
         rng = self.rng(index)
         topics = rng.sample(list(self.questions), 2 if rng.random() < 0.3 else 1)
@@ -199,8 +239,8 @@ class Identity(GeneratedTask):
             question = rng.choice(self.questions[topic])
             fill = {'name': self.assistant_name, 'maker': self.maker, 'other': rng.choice(OTHER_ASSISTANTS)}
             text = question.format(**fill)
-            if rng.random() < 0.2: text = text.lower().rstrip('?!.')  # people type casually
-            messages += [{'role': 'user', 'content': text}, {'role': 'assistant', 'content': rng.choice(IDENTITY_ANSWERS[topic]).format(**fill)}]
+            if rng.random() < 0.2: text = text.lower().rstrip('?!.？！。')  # people type casually
+            messages += [{'role': 'user', 'content': text}, {'role': 'assistant', 'content': rng.choice(self.answers[topic]).format(**fill)}]
             asked.append(question)
         return {'messages': messages, 'questions': asked}
 

@@ -25,6 +25,8 @@ class KVCache:
         shape = (config.n_layer, batch_size, config.n_kv_head, max_len, config.head_dim)
         self.keys = torch.empty(shape, dtype=dtype, device=device)
         self.values = torch.empty(shape, dtype=dtype, device=device)
+        embeddings_shape = (batch_size, max_len, config.model_dim)  # smear mixes in the previous position's embedding
+        self.embeddings = torch.empty(embeddings_shape, dtype=dtype, device=device) if config.smear else None
         self.position = 0
         self.tokens = []  # the token ids behind the filled positions, kept by the engine for one-row caches
 
@@ -33,14 +35,24 @@ class KVCache:
     @property
     def batch_size(self) -> int: return self.keys.size(1)
 
+    def _end(self, n:int) -> int:
+        "The position after `n` more, refused if the cache cannot hold it."
+        if self.position + n > self.max_len:
+            raise ConfigError(f"the KV cache holds {self.max_len} positions and is full at {self.position}; allocate a longer one")
+        return self.position + n
+
     def update(self, layer:int, k:torch.Tensor, v:torch.Tensor) -> tuple:
         "Write `layer`'s new keys and values (B, n_kv_head, T, head_dim) after the cached ones; return all of them so far."
-        end = self.position + k.size(2)
-        if end > self.max_len:
-            raise ConfigError(f"the KV cache holds {self.max_len} positions and is full at {self.position}; allocate a longer one")
+        end = self._end(k.size(2))
         self.keys[layer, :, :, self.position:end] = k
         self.values[layer, :, :, self.position:end] = v
         return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
+
+    def update_embeddings(self, x:torch.Tensor) -> torch.Tensor:
+        "Write the new positions' normalised token embeddings (B, T, model_dim) after the cached ones; return all of them so far (for smear)."
+        end = self._end(x.size(1))
+        self.embeddings[:, self.position:end] = x
+        return self.embeddings[:, :end]
 
     def advance(self, n:int):
         "Called by the model after its last layer: `n` more positions are filled."
@@ -56,6 +68,7 @@ class KVCache:
         copy = KVCache.__new__(KVCache)
         copy.keys = self.keys.expand(-1, batch_size, -1, -1, -1).contiguous()
         copy.values = self.values.expand(-1, batch_size, -1, -1, -1).contiguous()
+        copy.embeddings = None if self.embeddings is None else self.embeddings.expand(batch_size, -1, -1).contiguous()
         copy.position, copy.tokens = self.position, []
         return copy
 
@@ -63,6 +76,7 @@ class KVCache:
         "Keep only the rows `rows`: finished samples stop costing memory and compute."
         index = torch.tensor(rows, device=self.keys.device)
         self.keys, self.values = self.keys.index_select(1, index), self.values.index_select(1, index)
+        if self.embeddings is not None: self.embeddings = self.embeddings.index_select(0, index)
 
 # %% ../nbs/06_engine.ipynb #bbf88d0b
 def sample_next(logits:torch.Tensor, # (B, vocab_size)

@@ -21,7 +21,7 @@ import torch
 import nanochat_lit
 from .common import ConfigError, atomic_write, env_report, report_dir, run_cli
 from .corpora import markdown_table
-from .chat_eval import CHAT_TASKS
+from .chat_eval import CHAT_TASKS, CHATCORE_TASKS
 from .midtrain import plot_run
 from .train import read_metrics
 
@@ -174,7 +174,9 @@ def summary_rows(sections:dict) -> list[dict]:
     chat = {stage: {r['task']: r['accuracy'] for r in s['data']['tasks']} | {'ChatCORE': s['data']['chatcore']}
             for stage in STAGES if (s := sections.get(f'chat-eval-{stage}'))}
     rows = [{'metric': core.get('label', 'CORE').split()[0], **{stage.upper(): core.get('core') if stage == 'base' else None for stage in STAGES}}]
-    return rows + [{'metric': metric, **{stage.upper(): chat.get(stage, {}).get(metric) for stage in STAGES}} for metric in (*CHAT_TASKS, 'ChatCORE')]
+    evaluated = {task for results in chat.values() for task in results}
+    tasks = [t for t in CHAT_TASKS if t in CHATCORE_TASKS or t in evaluated]  # other tasks (the Chinese ones, say) only when some stage ran them
+    return rows + [{'metric': metric, **{stage.upper(): chat.get(stage, {}).get(metric) for stage in STAGES}} for metric in (*tasks, 'ChatCORE')]
 
 def cost_text(header:dict|None, sections:dict, gpu_hour_cost:float) -> str:
     "The stages' total wall-clock time and its cost at `gpu_hour_cost` dollars per GPU-hour for the header's GPUs."

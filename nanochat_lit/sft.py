@@ -11,6 +11,8 @@ __all__ = ['sft_parts', 'PaddedConversations', 'sft_loss', 'sft_evaluator', 'tra
 from pathlib import Path
 from typing import Callable
 
+import functools
+
 import torch, torch.distributed as dist
 
 from .common import ConfigError, autodetect_device, peak_flops, print0
@@ -19,17 +21,19 @@ from .gpt import GPT
 from .checkpoint import checkpoints_dir
 from .train import set_schedules, train_loop
 from .tasks import ARC, GSM8K, SimpleSpelling, SmolTalk, SpellingBee, Task, TaskSequence
-from .chat_data import IDENTITY_MAKER, IDENTITY_NAME, Alpaca, Definitions, Identity, MathProblems
+from .chat_data import IDENTITY_NAME, Alpaca, Definitions, Identity, MathProblems
 from .chat_eval import CHAT_TASKS, evaluate_chat
-from .midtrain import (ConversationSlot, accumulation, chat_samples, print_dry_run, stage_meta, stage_mixtures, stage_optimizer,
-                                   stage_settings, started_from, to_batch)
+from .midtrain import (ConversationSlot, accumulation, chat_languages, chat_samples, chinese_parts, print_dry_run, stage_meta,
+                                   stage_mixtures, stage_optimizer, stage_settings, started_from, to_batch)
 
 # %% ../nbs/09_sft.ipynb #4f5df5bd
 def sft_parts(split:str, # 'train' or 'val'
               data:str='offline', # 'hub' or 'offline'
               identity:dict|None=None, # name= and maker= for the identity conversations
+              languages:str='en', # 'en', 'zh' or 'en,zh': the English mixture, the Chinese parts (chapter 8's `chinese_parts`), or both
              ) -> dict[str, Callable]:
     "SFT's mixture, {part: () -> Task}; built only when a part is used."
+    chosen = chat_languages(languages)
     train, split_ = split == 'train', 'train' if split == 'train' else 'test'
     parts = {'Identity': lambda: Identity(split_, size=100, **(identity or {})),
              'SimpleSpelling': lambda: SimpleSpelling(split_, size=200 if train else 100),
@@ -38,12 +42,13 @@ def sft_parts(split:str, # 'train' or 'val'
         parts['SmolTalk'] = lambda: SmolTalk(split_)[:10_000 if train else 1000]
         if train: parts.update({'ARC': lambda: TaskSequence([ARC('ARC-Easy', 'train'), ARC('ARC-Challenge', 'train')]),
                                 'GSM8K': lambda: GSM8K('train')})
-        return parts
-    alpaca = lambda: TaskSequence([Alpaca('en', split_)] * (2 if train else 1), validation=not train)  # twice: the only general chat here
-    parts.update({'Alpaca': alpaca, 'MathProblems': lambda: MathProblems(split_, size=500 if train else 100),
-                  'Definitions': lambda: Definitions(split_, size=1000 if train else 100)})
-    if train: parts['ARC'] = lambda: TaskSequence([ARC('ARC-Easy', 'validation', 'offline'), ARC('ARC-Challenge', 'validation', 'offline')])
-    return parts
+    else:
+        alpaca = lambda: TaskSequence([Alpaca('en', split_)] * (2 if train else 1), validation=not train)  # twice: the only general chat here
+        parts.update({'Alpaca': alpaca, 'MathProblems': lambda: MathProblems(split_, size=500 if train else 100),
+                      'Definitions': lambda: Definitions(split_, size=1000 if train else 100)})
+        if train: parts['ARC'] = lambda: TaskSequence([ARC('ARC-Easy', 'validation', 'offline'), ARC('ARC-Challenge', 'validation', 'offline')])
+    chinese = chinese_parts(split, identity, {'Identity-zh': 100, 'ZhDictionary': 500, 'ZhPoetry': 300, 'ZhIdioms': 200})
+    return (parts if 'en' in chosen else {}) | (chinese if 'zh' in chosen else {})
 
 # %% ../nbs/09_sft.ipynb #b8a69a30
 class PaddedConversations:
@@ -99,7 +104,8 @@ def train_sft(source:str='mid', # the stage to start from
               data:str='auto', # auto, hub (ARC, GSM8K, SmolTalk, ...) or offline (registry stand-ins)
               tasks:str=None, # comma-separated parts of the mixture to keep (default: all)
               custom:str=None, # comma-separated JSON-lines files of your own conversations to mix in
-              identity_name:str=IDENTITY_NAME, identity_maker:str=IDENTITY_MAKER, # who the model says it is
+              languages:str='en', # conversation languages: en, zh or en,zh (Chinese: demos, identity and chapter 11a's exams)
+              identity_name:str=IDENTITY_NAME, identity_maker:str=None, # who the model says it is (maker default: the course, in each language)
               device_batch_size:int=4, # conversations per forward pass
               examples_per_step:int=32, # conversations per optimizer step, over all processes
               num_iterations:int=-1, # optimizer steps; -1: one epoch of the mixture
@@ -116,8 +122,10 @@ def train_sft(source:str='mid', # the stage to start from
     s = stage_settings(preset, device=device, eval_every=eval_every, save_every=save_every)
     chat_tasks = [t.strip() for t in chat_eval.split(',') if t.strip()]
     if unknown := [t for t in chat_tasks if t not in CHAT_TASKS]: raise ConfigError(f"unknown chat task {unknown[0]!r} in --chat-eval; valid: {', '.join(CHAT_TASKS)}")
+    parts = functools.partial(sft_parts, languages=languages)
+    names = parts('train', 'offline' if data == 'offline' else 'hub')  # which checks `languages` before anything loads
     if dry_run:
-        return print_dry_run('sft', {'from': f"{source}/{source_tag or 'latest'}", 'data': f"{data}: {', '.join(sft_parts('train', 'offline' if data == 'offline' else 'hub'))}",
+        return print_dry_run('sft', {'from': f"{source}/{source_tag or 'latest'}", 'data': f"{data}: {', '.join(names)}",
                                      'batch': f"{examples_per_step} conversations ({device_batch_size} per forward pass)",
                                      'steps': num_iterations if num_iterations > 0 else 'one epoch of the mixture',
                                      'schedule': f'lr x {lr_frac}, decaying linearly to zero',
@@ -125,7 +133,7 @@ def train_sft(source:str='mid', # the stage to start from
     with started_from(s['device'], source, source_tag, source_step, seed) as (info, model, tokenizer, source_meta):
         grad_accum = accumulation(examples_per_step, device_batch_size, info.world_size, ('examples_per_step', 'device_batch_size'))
         identity = dict(name=identity_name, maker=identity_maker)
-        data, train_mixture, val_mixture = stage_mixtures(sft_parts, data, tasks, custom, identity, seed)
+        data, train_mixture, val_mixture = stage_mixtures(parts, data, tasks, custom, identity, seed)
         T, slots = model.config.sequence_len, info.world_size * grad_accum
         loaders = [PaddedConversations(train_mixture, tokenizer, device_batch_size, T, info.device, info.rank + info.world_size * k, slots)
                    for k in range(grad_accum)]
@@ -134,7 +142,7 @@ def train_sft(source:str='mid', # the stage to start from
         optimizer = stage_optimizer(model, source_meta, examples_per_step * T, lr_frac)
         evaluate = sft_evaluator(val_mixture, tokenizer, model, device_batch_size, eval_batches, info, chat_tasks, eval_items)
         settings = {**s, 'device_batch_size': device_batch_size, 'examples_per_step': examples_per_step, 'lr_frac': lr_frac,
-                    'num_iterations': num_iterations, 'data': data, 'tasks': tasks, 'custom': custom, **identity}
+                    'num_iterations': num_iterations, 'data': data, 'tasks': tasks, 'custom': custom, 'languages': languages, **identity}
         return train_loop(info, model, optimizer, loaders, num_iterations,
                           lambda step: set_schedules(optimizer, step, num_iterations, 0.0, 1.0, 0.0),
                           checkpoints_dir(model_tag or Path(source_meta['path']).parent.name, 'sft'), stage_meta('sft', source_meta, settings),

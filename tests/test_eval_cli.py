@@ -4,8 +4,8 @@ import csv, os, shutil, subprocess, sys
 from conftest import SCRIPTS
 
 
-def run(base, *args):
-    return subprocess.run([*args], capture_output=True, text=True, timeout=600, env={**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(base)})
+def run(base, *args, **env):
+    return subprocess.run([*args], capture_output=True, text=True, timeout=600, env={**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(base), **env})
 
 
 def scores(base, *launcher):
@@ -44,3 +44,19 @@ def test_base_model_report(memorized_base, tmp_path):
     assert done.stdout.count('  sample: ') == 5
     report = next((tmp_path/'checkpoints'/'base'/'memorized').glob('step_*'))/'core_eval.csv'
     assert [r['metric'] for r in csv.DictReader(report.open())] == ['copa', 'CORE-offline (1 tasks)']
+
+
+def test_chinese_exams(memorized_base, tmp_path):
+    "Chapter 11a's stand-ins by name, offline, like any other chat task; C-Eval offline is an error that names them."
+    from nanochat_lit.common import base_dir
+    shutil.copytree(memorized_base/'checkpoints', tmp_path/'checkpoints')
+    (base_dir()/'tasks').mkdir(parents=True, exist_ok=True)
+    (tmp_path/'tasks').symlink_to(base_dir()/'tasks', target_is_directory=True)  # the task data the notebooks cached
+    exams = ['ZhDictionary', 'ZhPoetry', 'ZhIdioms']
+    done = run(tmp_path, SCRIPTS/'nanochat_lit_eval', 'chat', '-a', ','.join(exams), '--max-per-task', '6', '--device', 'cpu')
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert all(f'| {name} |' in done.stdout for name in exams) and '| ChatCORE |' in done.stdout, done.stdout
+    rows = list(csv.DictReader(next((tmp_path/'checkpoints'/'sft'/'memorized').glob('step_*')).joinpath('chat_eval.csv').open()))
+    assert [r['task'] for r in rows] == exams and all(0 <= float(r['accuracy']) <= 1 and r['baseline'] == '0.25' for r in rows)
+    done = run(tmp_path, SCRIPTS/'nanochat_lit_eval', 'chat', '-a', 'C-Eval', '--device', 'cpu', HF_HUB_OFFLINE='1')
+    assert done.returncode == 2 and 'ZhDictionary, ZhPoetry, ZhIdioms' in done.stderr and 'Traceback' not in done.stderr, done.stderr[-2000:]

