@@ -25,8 +25,8 @@ class KVCache:
         shape = (config.n_layer, batch_size, config.n_kv_head, max_len, config.head_dim)
         self.keys = torch.empty(shape, dtype=dtype, device=device)
         self.values = torch.empty(shape, dtype=dtype, device=device)
-        embeddings_shape = (batch_size, max_len, config.model_dim)  # smear mixes in the previous position's embedding
-        self.embeddings = torch.empty(embeddings_shape, dtype=dtype, device=device) if config.smear else None
+        # smear (chapter 2) mixes in the previous position's embedding, so with it the cache keeps every position's
+        self.embeddings = torch.empty(batch_size, max_len, config.model_dim, dtype=dtype, device=device) if config.smear else None
         self.position = 0
         self.tokens = []  # the token ids behind the filled positions, kept by the engine for one-row caches
 
