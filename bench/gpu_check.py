@@ -29,6 +29,7 @@ from nanochat_lit.dataset import prepare_dataset
 from nanochat_lit.gpt import build_model, check_fp8_support, config_from_depth, derive_hyperparameters
 from nanochat_lit.optim import setup_optimizers
 from nanochat_lit.tokenizer import Tokenizer, train_tokenizer
+from nanochat_lit.train import MODEL_RECIPE, OPTIMIZER_RECIPE
 
 NEEDS_GPU = ("gpu_check: needs a CUDA GPU (torch.cuda.is_available() is False); run it on a machine with an NVIDIA GPU, "
              "or pass --cpu for the toy-size development run")
@@ -93,11 +94,11 @@ def check_env(device:str) -> str:
 
 def check_bf16(base:Path, device:str, size:dict, warmup_steps:int=10) -> str:
     tokenizer = Tokenizer.load(base/'tokenizer')
-    config = config_from_depth(size['small_depth'], tokenizer.vocab_size, sequence_len=size['small_seq_len'])
+    config = config_from_depth(size['small_depth'], tokenizer.vocab_size, sequence_len=size['small_seq_len'], **MODEL_RECIPE)
     seed_everything(42)
     model = build_model(config, device)
     model.activation_dtype = torch.float32  # train a little first, so that no layer is still at its zero initialisation
-    optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings())
+    optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings(), **OPTIMIZER_RECIPE)
     batches = DataLoader(tokenizer, 'train', size['small_batch_size'], size['small_seq_len'], base/'data', device)
     for _ in range(warmup_steps):
         model(*next(batches)).backward()
@@ -177,10 +178,10 @@ class Skip(Exception):
 
 def fp8_speeds(device:str, size:dict, rounds:int=FP8_ROUNDS, steps:int=FP8_STEPS_PER_ROUND) -> tuple:
     "({False: tokens/s per round without FP8, True: with it}, every round's last loss): training steps at the speed run's shape."
-    config = config_from_depth(size['depth'], size['vocab_size'], sequence_len=size['max_seq_len'])
+    config = config_from_depth(size['depth'], size['vocab_size'], sequence_len=size['max_seq_len'], **MODEL_RECIPE)
     seed_everything(42)
     model = build_model(config, device)
-    optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings())
+    optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings(), **OPTIMIZER_RECIPE)
     forward = torch.compile(model) if size['compile'] else model
     tokens = torch.randint(0, config.vocab_size, (size['device_batch_size'], size['max_seq_len'] + 1), device=device)
 

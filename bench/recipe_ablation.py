@@ -1,6 +1,9 @@
 """nanochat's recipe switches (chapters 2, 3 and 5b) against the default, by training the `cpu` preset's model on real data.
 
-Every run is `nanochat_lit_train --preset cpu` for --steps steps with one evaluation, at the end. Val bpb is deterministic
+Every run is `nanochat_lit_train --preset cpu` for --steps steps with one evaluation, at the end. "The default" is the first
+version's settings (FIRST_VERSION: the defaults before this ablation chose today's), and a variant adds its flags to them,
+so results stay comparable whatever the defaults are now; `all_new` (by default the variants chosen as today's defaults,
+ALL_NEW) is today's default run. Val bpb is deterministic
 for a seed, so the default trains once per seed and each variant is compared with the default of its seed: Δ val bpb is
 variant − default, averaged over the seeds, ± half its range. Tokens/s is not deterministic: a shared CPU's speed drifts
 1.5-2× within minutes, so more default runs are spread through the schedule (--speed-every), and each variant's tokens/s
@@ -37,9 +40,20 @@ SWITCHES = {  # variant -> flags of nanochat_lit_train
     'backout': ['--backout'], 'value_embeds_unit': ['--value-embeds'],
     'value_embeds_scaled': ['--value-embeds', '--value-embed-init', 'scaled'], 'short_window': ['--window-pattern', 'SSSL'],
     # nanochat's current LM-head lr and Muon weight decay (ours 0.004 and 0.2): like every lr flag, values at the depth-12 reference, which the dial scales
-    'lr_2026': ['--unembedding-lr', '0.008', '--weight-decay', '0.28']}
+    'lr_2026': ['--unembedding-lr', '0.008', '--weight-decay', '0.28'],
+    # every peak lr ×k: the cpu preset's batch is 128× below the reference's, so √(B/B_ref) scales its lrs to 0.088×
+    **{f'lr_x{k}': ['--embedding-lr', f'{0.3 * k:g}', '--unembedding-lr', f'{0.004 * k:g}', '--matrix-lr', f'{0.02 * k:g}', '--scalar-lr', f'{0.5 * k:g}']
+       for k in (2, 3, 5, 8, 12, 16, 24, 32)},
+    'muon_lr_x8': ['--matrix-lr', '0.16'], 'adamw_lr_x8': ['--embedding-lr', '2.4', '--unembedding-lr', '0.032', '--scalar-lr', '4']}
+# the defaults before this ablation chose new ones (chapter 5b): every run starts from them, so results stay comparable across versions
+FIRST_VERSION = ['--window-pattern', 'L', '--no-value-embeds', '--value-embed-init', 'unit', '--qk-scale', '1', '--embed-init-std', '1',
+                 '--mlp-up-init-scale', '1', '--no-smear', '--no-backout', '--ns-method', 'quintic', '--normuon-beta', '0',
+                 '--no-cautious-weight-decay', '--adamw-groups', 'shared', '--momentum-schedule', 'rise', '--weight-decay-schedule', 'linear',
+                 '--lr-scale', '1']
 NAMES = [*SWITCHES, 'all_new']  # all_new is made of the others
-COMPARED = {'value_embeds_scaled': 'value_embeds_unit'}  # also measured against this variant, not only against the default
+ALL_NEW = ['adamw_groups', 'polar_express', 'normuon', 'cautious_wd', 'momentum_rise_fall', 'wd_cosine', 'qk_scale', 'embed_init_0_8',
+           'mlp_up_0_4', 'smear', 'backout', 'value_embeds_scaled', 'short_window', 'lr_x16']  # today's defaults (chapter 5b)
+COMPARED = {'value_embeds_scaled': 'value_embeds_unit', 'all_new': 'lr_x16'}  # also measured against this variant, not only against the default
 
 def variant_flags(all_new:list) -> dict:
     "Every variant's flags; all_new is the concatenation of the `all_new` variants' flags."
@@ -60,7 +74,7 @@ def train(run:str, seed:int, steps:int, flags:list, work:Path, tokenizer_dir:Pat
     "Train one run on one thread; its val bpb at the end and median tokens/s, from metrics.jsonl. The checkpoints are deleted."
     command = [sys.executable, '-m', 'nanochat_lit.train', '--preset', 'cpu', '--tokenizer-dir', str(tokenizer_dir), '--data-dir', str(data_dir),
                '--model-tag', run, '--seed', str(seed), '--num-iterations', str(steps), '--eval-every', '0', '--save-every', '0',
-               '--sample-every', '0', *flags]
+               '--sample-every', '0', *FIRST_VERSION, *flags]
     started = time.time()
     done = subprocess.run(command, env={**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(work), 'OMP_NUM_THREADS': '1'},
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -119,7 +133,7 @@ def table(records:list, names:list|None=None) -> str:
 def recipe_ablation(steps:int=300, # optimizer steps per run
                     seeds:str='1,2', # comma-separated seeds; the default and each variant train once per seed
                     variants:str=','.join(NAMES), # comma-separated variants to train
-                    all_new:str=','.join(n for n in SWITCHES if n != 'value_embeds_unit'), # variants whose flags make up all_new
+                    all_new:str=','.join(ALL_NEW), # variants whose flags make up all_new (default: today's defaults)
                     jobs:int=1, # runs at a time, each on one thread
                     speed_every:int=6, # a default run (first seed) after every this many variant runs, for tokens/s; 0: none
                     results:str=None, # JSON-lines file of finished runs (default: <base dir>/recipe_ablation.jsonl)

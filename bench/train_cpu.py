@@ -23,7 +23,7 @@ from nanochat_lit.dataset import prepare_dataset
 from nanochat_lit.gpt import build_model, config_from_depth, derive_hyperparameters
 from nanochat_lit.optim import setup_optimizers
 from nanochat_lit.tokenizer import train_tokenizer
-from nanochat_lit.train import compile_for_training
+from nanochat_lit.train import MODEL_RECIPE, OPTIMIZER_RECIPE, compile_for_training
 
 SHAPE = dict(vocab_size=0, aspect_ratio=0, head_dim=0, max_seq_len=0, device_batch_size=0)  # read from a preset
 REFERENCE = ("reference: a user of the original nanochat harness reports ~3,500 tok/s on a CPU for a ~5M-parameter depth-4 model "
@@ -32,9 +32,9 @@ REFERENCE = ("reference: a user of the original nanochat harness reports ~3,500 
 def training_run(depth:int, shape:dict, device, compiled:bool=False):
     "Model, `MuonAdamW` and a closure doing one full optimizer step on a fixed random batch, as the training loop does."
     config = config_from_depth(depth, shape['vocab_size'], aspect_ratio=shape['aspect_ratio'], head_dim=shape['head_dim'],
-                               sequence_len=shape['max_seq_len'])
+                               sequence_len=shape['max_seq_len'], **MODEL_RECIPE)
     model = build_model(config, device)
-    optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings())
+    optimizer = setup_optimizers(model, **derive_hyperparameters(config).optimizer_settings(), **OPTIMIZER_RECIPE)
     forward, model.compile_seconds = compile_for_training(model, (shape['device_batch_size'], shape['max_seq_len']), compiled)
     idx = torch.randint(0, shape['vocab_size'], (shape['device_batch_size'], shape['max_seq_len'] + 1), device=device)
     def step():

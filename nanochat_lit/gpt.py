@@ -497,6 +497,7 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
                            matrix_lr:float=0.02, # Muon learning rate at the reference point
                            scalar_lr:float=0.5, # AdamW learning rate of the per-layer scalars
                            weight_decay:float=0.2, # Muon weight decay at the reference point
+                           lr_scale:float=1.0, # multiplies every learning rate after the scaling rules: a measured correction where they extrapolate far (chapter 5b)
                           ) -> Hyperparameters:
     "Token budget, batch size, learning rates and weight decay for `config`, scaled from the depth-12 reference."
     if target_param_data_ratio <= 0: raise ConfigError(f"target_param_data_ratio={target_param_data_ratio} must be positive, e.g. 10.5")
@@ -504,6 +505,7 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
         raise ConfigError(f"total_batch_size={total_batch_size} must be a positive number of tokens, or -1 to derive it")
     if num_iterations != -1 and num_iterations < 1:
         raise ConfigError(f"num_iterations={num_iterations} must be a positive number of steps, or -1 to derive it")
+    if not lr_scale > 0: raise ConfigError(f"lr_scale={lr_scale} must be positive; 1 keeps the learning rates the scaling rules give")
     reference_config = config_from_depth(REFERENCE_DEPTH, config.vocab_size, aspect_ratio=aspect_ratio, head_dim=config.head_dim,
                                          sequence_len=config.sequence_len)  # the same dial, turned to 12
     with torch.device('meta'): model, reference = GPT(config), GPT(reference_config)
@@ -518,12 +520,13 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
     tokens = num_iterations * total_batch_size
     batch_scale = math.sqrt(total_batch_size / REFERENCE_BATCH_SIZE)     # η ∝ √(B / B_ref)
     width_scale = (config.model_dim / REFERENCE_MODEL_DIM) ** -0.5       # AdamW tables: η ∝ (d / 768)^-½
+    lr_batch_scale = lr_scale * batch_scale
     flops_per_token = model.estimate_flops()
     return Hyperparameters(
         num_params=counts['total'], num_scaling_params=counts['scaling'], target_tokens=tokens,
         total_batch_size=total_batch_size, num_iterations=num_iterations,
         flops_per_token=flops_per_token, total_flops=float(flops_per_token) * tokens,
-        embedding_lr=embedding_lr * batch_scale * width_scale, unembedding_lr=unembedding_lr * batch_scale * width_scale,
-        matrix_lr=matrix_lr * batch_scale, scalar_lr=scalar_lr * batch_scale,
+        embedding_lr=embedding_lr * lr_batch_scale * width_scale, unembedding_lr=unembedding_lr * lr_batch_scale * width_scale,
+        matrix_lr=matrix_lr * lr_batch_scale, scalar_lr=scalar_lr * lr_batch_scale,
         # λ = λ_ref √(B/B_ref) (D_ref/D) with D the budget's tokens, also when num_iterations cuts a run short (chapter 5b says why)
         weight_decay=weight_decay * batch_scale * (reference_budget / (budget_steps * total_batch_size)))

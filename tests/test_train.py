@@ -85,8 +85,12 @@ def test_flag_spellings_and_bad_input(tmp_path):
     switched = run('nanochat_lit_train', '--preset', 'cpu', '--window-pattern', 'SSSL', '--value-embeds', '--no-residual-scalars',
                    '--dry-run', base=tmp_path).stdout
     assert 'window_pattern=SSSL, value_embeds=True, residual_scalars=False' in switched, switched
-    smeared = run('nanochat_lit_train', '--preset', 'cpu', '--smear', '--qk-scale', '1.2', '--dry-run', base=tmp_path).stdout
-    assert 'fp8=False, qk_scale=1.2, smear=True\n' in smeared, smeared  # a switch that is on is listed
+    recipe = run('nanochat_lit_train', '--preset', 'cpu', '--dry-run', base=tmp_path).stdout
+    assert ('window_pattern=SSSL, value_embeds=True, residual_scalars=True, fp8=False, qk_scale=1.2, embed_init_std=0.8, mlp_up_init_scale=0.4, '
+            'smear=True, backout=True, value_embed_init=scaled\n') in recipe, recipe  # the recipe's switches; those off GPTConfig's defaults listed after fp8
+    plain = run('nanochat_lit_train', '--preset', 'cpu', '--window-pattern', 'L', '--no-value-embeds', '--value-embed-init', 'unit', '--qk-scale', '1',
+                '--embed-init-std', '1', '--mlp-up-init-scale', '1', '--no-smear', '--no-backout', '--dry-run', base=tmp_path).stdout
+    assert 'window_pattern=L, value_embeds=False, residual_scalars=True, fp8=False\n' in plain, plain  # each one turns off from the command line
     cases = [(['--preset', 'cpu', '--total-batch-size', '1000', '--dry-run'], 'not a multiple of device_batch_size*max_seq_len*world_size'),
              (['--preset', 'nope'], 'unknown preset'),
              (['--preset', 'cpu', '--num-iterations', '1'], 'nanochat_lit_tok train'),
