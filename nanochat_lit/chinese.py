@@ -18,6 +18,7 @@ from .common import resolve_settings
 from .corpora import iter_documents
 from .gpt import GPT, config_from_depth
 from .tokenizer import Tokenizer, training_documents
+from .dataloader import language_tag
 from .train import TRAIN_DEFAULTS, plan_training
 
 # %% ../nbs/11_chinese.ipynb #e6bd097a
@@ -108,4 +109,4 @@ def data_needs(chars_per_token:float, # measured on held-out text like the train
             'shards': math.ceil(characters / chars_per_shard) + 1}  # and the validation shard
 
 # %% ../nbs/11_chinese.ipynb #5079086f
-LANGUAGE_TAGS = {'zh': '<|zh_start|>', 'en': '<|en_start|>', 'code': '<|code_start|>'}  # extra special tokens a document may start with
+LANGUAGE_TAGS = {language: language_tag(language) for language in ('zh', 'en', 'code')}  # extra special tokens a document may start with (chapter 4a)

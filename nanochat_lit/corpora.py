@@ -507,7 +507,8 @@ def iter_documents(mix:str|dict='shakespeare', # corpora or languages with weigh
                    repeat:bool=False, # start a corpus over when it runs out (an endless stream) instead of stopping
                    max_chars:int|None=None, # stop once this many characters have been yielded
                    normalize:str|None=None, # `NORMALIZERS` for every document, comma-separated ('' for none); None: each corpus's own
-                  ) -> Iterator[str]:
+                   with_language:bool=False, # yield (text, language) pairs, the language being its corpus's `Corpus.language`
+                  ) -> Iterator[str|tuple[str, str]]:
     "Documents from a mix of corpora, interleaved so every prefix of the stream holds each corpus's share of characters."
     if split not in SPLITS: raise ConfigError(f"split={split!r} is not one of {', '.join(SPLITS)}")
     if not 0 < val_fraction < 1: raise ConfigError(f"val_fraction={val_fraction} must be between 0 and 1 (exclusive), e.g. 0.05")
@@ -522,7 +523,7 @@ def iter_documents(mix:str|dict='shakespeare', # corpora or languages with weigh
         if text is None: return
         chars[name] += len(text)
         total += len(text)
-        yield text
+        yield (text, CORPORA[name].language) if with_language else text
         if max_chars is not None and total >= max_chars: return
 
 # %% ../nbs/00a_corpora.ipynb #b4e0e237

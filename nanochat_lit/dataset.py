@@ -7,8 +7,9 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/dataset.html.md"""
 # %% auto #0
 __all__ = ['SHARD_NAME', 'MANIFEST_FILE', 'SPLITS', 'WEB_URL', 'WEB_SHARDS', 'RETRY_HTTP_STATUS', 'DATASET_DEFAULTS',
            'shard_name', 'data_dir', 'list_shards', 'split_shards', 'ShardError', 'check_shard', 'read_row_group',
-           'shuffled', 'cut_document', 'write_shards', 'shard_table', 'DownloadError', 'download_file',
-           'download_shards', 'web_indices', 'dataset_name', 'dataset_source', 'prepare_dataset', 'dataset_cli']
+           'shard_languages', 'shuffled', 'cut_document', 'write_shards', 'shard_table', 'DownloadError',
+           'download_file', 'download_shards', 'web_indices', 'dataset_name', 'dataset_source', 'prepare_dataset',
+           'dataset_cli']
 
 # %% ../nbs/04_dataset.ipynb #022839f7
 import functools, http.client, json, os, random, shutil, tempfile, time, urllib.error, urllib.request, warnings
@@ -63,13 +64,14 @@ def _fail(path, problem:str):
 def check_shard(path:str|Path, # a parquet file
                 full:bool=False, # also read every page of the text column, not just the footer
                ) -> pq.FileMetaData:
-    "The shard's parquet metadata, after checking that it reads and has a string `text` column."
+    "The shard's parquet metadata, after checking that it reads and has a string `text` column (and, if it has one, a string `language` column)."
     try: meta = pq.read_metadata(path)
     except (OSError, ValueError, pa.ArrowException) as e: _fail(path, f"not a readable parquet file ({e}); it may be truncated or corrupt")
     schema = meta.schema.to_arrow_schema()
     if 'text' not in schema.names: _fail(path, f"no 'text' column (columns: {', '.join(schema.names) or 'none'}); a shard needs a string column named text")
-    if not (pa.types.is_string(schema.field('text').type) or pa.types.is_large_string(schema.field('text').type)):
-        _fail(path, f"its 'text' column holds {schema.field('text').type}, not strings")
+    for name in ('text', 'language'):
+        if name in schema.names and not (pa.types.is_string(schema.field(name).type) or pa.types.is_large_string(schema.field(name).type)):
+            _fail(path, f"its {name!r} column holds {schema.field(name).type}, not strings")
     if full:
         try: pq.read_table(path, columns=['text'])
         except (OSError, ValueError, pa.ArrowException) as e: _fail(path, f"its data pages do not read ({e}); it is corrupt")
@@ -77,10 +79,21 @@ def check_shard(path:str|Path, # a parquet file
 
 def read_row_group(path:str|Path, # a checked shard
                    index:int, # which row group
-                  ) -> list[str]:
+                   with_language:bool=False, # (text, language) pairs instead of texts; the shard must have a language column
+                  ) -> list[str]|list[tuple[str, str]]:
     "The texts of one row group, with a `ShardError` naming the file if its pages are damaged."
-    try: return pq.ParquetFile(path).read_row_group(index, columns=['text']).column('text').to_pylist()
+    columns = ['text', 'language'] if with_language else ['text']
+    try: table = pq.ParquetFile(path).read_row_group(index, columns=columns)
     except (OSError, ValueError, pa.ArrowException) as e: _fail(path, f"row group {index} does not read ({e}); it is corrupt")
+    return list(zip(*(table.column(name).to_pylist() for name in columns))) if with_language else table.column('text').to_pylist()
+
+def shard_languages(path:str|Path, # a parquet file
+                   ) -> dict[str, int]:
+    "How many documents of each language a shard holds, from its `language` column; empty if it has none."
+    if 'language' not in check_shard(path).schema.to_arrow_schema().names: return {}
+    try: counts = pq.read_table(path, columns=['language']).column('language').value_counts()
+    except (OSError, ValueError, pa.ArrowException) as e: _fail(path, f"its language column does not read ({e}); it is corrupt")
+    return {row['values']: row['counts'] for row in counts.to_pylist()}
 
 # %% ../nbs/04_dataset.ipynb #67bbc635
 def shuffled(items:Iterable, # anything
@@ -113,12 +126,17 @@ def cut_document(text:str, # one document
     return pieces
 
 # %% ../nbs/04_dataset.ipynb #da82ccf4
-def _split_long(documents:Iterable[str], max_doc_chars:int|None) -> Iterator[str]:
-    for text in documents:
-        if text and text.strip(): yield from ([text] if not max_doc_chars else cut_document(text, max_doc_chars))
+def _split_long(documents:Iterable[str|tuple[str, str]], max_doc_chars:int|None) -> Iterator[tuple[str, str|None]]:
+    "Non-empty documents as (text, language or None), cut into pieces that keep their document's language."
+    for document in documents:
+        text, language = (document, None) if isinstance(document, str) else document
+        if text and text.strip(): yield from ((piece, language) for piece in ([text] if not max_doc_chars else cut_document(text, max_doc_chars)))
 
-def _write_table(path:Path, texts:list[str], row_group_docs:int) -> dict:
-    pq.write_table(pa.table({'text': pa.array(texts, pa.string())}), path, row_group_size=row_group_docs, compression='zstd')
+def _write_table(path:Path, documents:list[tuple[str, str|None]], row_group_docs:int) -> dict:
+    texts, languages = [text for text, _ in documents], [language for _, language in documents]
+    columns = {'text': pa.array(texts, pa.string())}
+    if any(languages): columns['language'] = pa.array(languages, pa.string())
+    pq.write_table(pa.table(columns), path, row_group_size=row_group_docs, compression='zstd')
     return dict(file=path.name, documents=len(texts), characters=sum(map(len, texts)), row_groups=pq.read_metadata(path).num_row_groups)
 
 def _replace_dir(staging:Path, out_dir:Path):
@@ -128,9 +146,9 @@ def _replace_dir(staging:Path, out_dir:Path):
     os.replace(staging, out_dir)
     shutil.rmtree(old, ignore_errors=True)
 
-def write_shards(documents:Iterable[str], # the training documents
+def write_shards(documents:Iterable[str|tuple[str, str]], # the training documents: texts, or (text, language) pairs for a language column
                  out_dir:str|Path, # the dataset folder to (re)create
-                 val_documents:Iterable[str]|None=None, # the validation documents; None: hold out by hash from `documents`
+                 val_documents:Iterable[str|tuple[str, str]]|None=None, # the validation documents, likewise; None: hold out by hash from `documents`
                  val_fraction:float=VAL_FRACTION, # share held out when `val_documents` is None
                  chars_per_shard:int=100_000_000, # about how many characters go into each training shard
                  row_group_docs:int=1024, # documents per row group: the unit the loader shares out among ranks
@@ -149,9 +167,10 @@ def write_shards(documents:Iterable[str], # the training documents
         def flush():
             shards.append(dict(split='train', **_write_table(staging/shard_name(len(shards)), current, row_group_docs)))
             current.clear()
-        for text in shuffled(_split_long(documents, max_doc_chars), shuffle_buffer, rng):
-            if val_documents is None and is_held_out(text, val_fraction): held_out.append(text); continue
-            current.append(text)
+        for document in shuffled(_split_long(documents, max_doc_chars), shuffle_buffer, rng):
+            text = document[0]
+            if val_documents is None and is_held_out(text, val_fraction): held_out.append(document); continue
+            current.append(document)
             chars += len(text)
             if chars >= chars_per_shard: flush(); chars = 0
         if current: flush()
@@ -329,8 +348,8 @@ def prepare_dataset(sources:str=None, # offline corpora by language or name with
                                 max_doc_chars=max_doc_chars, seed=seed, source=source)
     else:
         val_chars = None if max_chars is None else max(1, round(max_chars * VAL_FRACTION / (1 - VAL_FRACTION)))
-        manifest = write_shards(iter_documents(s['sources'], 'train', seed=seed, max_chars=max_chars, normalize=normalize), out_dir,
-                                val_documents=iter_documents(s['sources'], 'val', seed=seed, max_chars=val_chars, normalize=normalize),
+        manifest = write_shards(iter_documents(s['sources'], 'train', seed=seed, max_chars=max_chars, normalize=normalize, with_language=True), out_dir,
+                                val_documents=iter_documents(s['sources'], 'val', seed=seed, max_chars=val_chars, normalize=normalize, with_language=True),
                                 chars_per_shard=chars_per_shard, max_doc_chars=max_doc_chars, seed=seed, source=source)
     print0(f"wrote {len(manifest['shards'])} shards, {manifest['documents']:,} documents, {manifest['characters']:,} characters "
            f"in {time.perf_counter() - start:.1f}s")

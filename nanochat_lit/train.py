@@ -373,6 +373,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                model_tag:str=None, # checkpoint folder name (default: d<depth>)
                data_dir:str=None, # a dataset folder of parquet shards (default: prepare one from --sources)
                sources:str=None, # offline corpora mix (en, en:70,zh:30) or web
+               language_tags:bool=False, # start each document with <|bos|> and its language's tag (chapter 4a): a dataset from the corpora and a tokenizer with the tags
                tokenizer_dir:str=None, # a saved tokenizer (default: the base directory's tokenizer/)
                device:str=None, # auto, cuda, mps or cpu
                window_pattern:str=None, # attention span per layer, tiled: S a quarter of the context (rounded up to 128), L all of it (default SSSL; chapter 2)
@@ -426,12 +427,12 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
     try:
         return _train(info, s, shape, lrs, optimizer_switches, seed=seed, peak_flops_per_sec=peak_tflops * 1e12 if peak_tflops else None,
                       tokenizer_dir=tokenizer_dir, data_dir=data_dir, flops_budget=flops_budget, model_tag=model_tag, resume=resume or resume_step is not None, resume_step=resume_step, run=run,
-                      keep_checkpoints=keep_checkpoints, schedule=schedule,
+                      keep_checkpoints=keep_checkpoints, schedule=schedule, language_tags=language_tags,
                       on_step=hooks.get('on_step'))
     finally: teardown_distributed()
 
 def _train(info, s:dict, shape:dict, lrs:dict, optimizer_switches:dict, *, seed, peak_flops_per_sec, tokenizer_dir, data_dir, flops_budget, model_tag, resume, resume_step,
-           run, keep_checkpoints, schedule, on_step) -> dict:
+           run, keep_checkpoints, schedule, language_tags, on_step) -> dict:
     seed_everything(seed)
     tokenizer = Tokenizer.load(tokenizer_dir)
     data_dir = _shared_data_dir(info, data_dir, s['sources'])
@@ -443,8 +444,8 @@ def _train(info, s:dict, shape:dict, lrs:dict, optimizer_switches:dict, *, seed,
     optimizer = setup_optimizers(model, **plan.optimizer, **optimizer_switches)
     B, T, slots = plan.device_batch_size, plan.model_config.sequence_len, info.world_size * plan.grad_accum
     train_loaders = [DataLoader(tokenizer, 'train', B, T, data_dir, info.device, rank=info.rank + info.world_size * k,
-                                world_size=slots, seed=seed) for k in range(plan.grad_accum)]
-    val_loader = DataLoader(tokenizer, 'val', B, T, data_dir, info.device)
+                                world_size=slots, seed=seed, language_tags=language_tags) for k in range(plan.grad_accum)]
+    val_loader = DataLoader(tokenizer, 'val', B, T, data_dir, info.device, language_tags=language_tags)
     val_start = val_loader.state_dict()
     copy_text = next(val_loader)[0][:, 1:T // 2 + 1]  # half a row after its <|bos|>, shown twice by copy_test: the rows' full length
     forward, compile_seconds = compile_for_training(model, (B, T), s['compile'])
@@ -456,7 +457,7 @@ def _train(info, s:dict, shape:dict, lrs:dict, optimizer_switches:dict, *, seed,
         val_loader.load_state_dict(val_start)  # the same validation batches every time
         return {'val_bpb': evaluate_bpb(forward, iter(val_loader), eval_steps, token_bytes), 'copy_gain': copy_test(model, copy_text)['gain']}
 
-    meta = {'stage': 'base', 'settings': {**s, **lrs, **optimizer_switches, **shape['switches'], **schedule}, 'data_dir': str(data_dir),
+    meta = {'stage': 'base', 'settings': {**s, **lrs, **optimizer_switches, **shape['switches'], **schedule, 'language_tags': language_tags}, 'data_dir': str(data_dir),
             'tokenizer': tokenizer_record(tokenizer, tokenizer_dir)}
     report = {'depth': shape['depth'], 'model_dim': plan.model_config.model_dim, 'parameters': plan.num_params,
               'scaling_parameters': plan.num_scaling_params, 'tokens': plan.tokens, 'tokens_per_parameter': plan.tokens / plan.num_scaling_params,
