@@ -240,7 +240,7 @@ def check_torchrun(base:Path, device:str, size:dict) -> str:
     output = train(base, 'torchrun', small_run_args(base, device, size, 'torchrun'), torchrun=True)
     backend = 'nccl' if device == 'cuda' else 'gloo'
     if device == 'cuda' and 'NCCL INFO' not in output:
-        raise AssertionError(f"torchrun: no 'NCCL INFO' line in its output (NCCL_DEBUG=INFO): the process group did not use NCCL")
+        raise AssertionError("torchrun: no 'NCCL INFO' line in its output (NCCL_DEBUG=INFO): the process group did not use NCCL")
     return compare_losses(f"torchrun --nproc_per_node=1 ({backend}) vs plain process", losses(base, 'plain'), losses(base, 'torchrun'),
                           range(1, size['small_steps'] + 1))
 
