@@ -404,7 +404,7 @@ OPENCC_CONFIG = 't2s'  # OpenCC's Traditional -> Simplified conversion, phrases 
 @functools.cache
 def opencc_converter(config:str=OPENCC_CONFIG) -> Callable[[str], str]:
     "OpenCC's `config` conversion as a function of a string, loaded once."
-    keep = "or pass normalize='' (or a list without 'simplified') to keep Traditional characters as they are"
+    keep = "or pass normalize='' (on the command line: --normalize '') or a list without 'simplified' to keep Traditional characters as they are"
     try: import opencc
     except ImportError:
         raise ConfigError(f"converting Traditional to Simplified Chinese needs OpenCC, which is not installed: pip install opencc==1.4.2, {keep}") from None
