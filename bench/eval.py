@@ -20,7 +20,7 @@ args = parser.parse_args()
 
 torch.set_num_threads(torch.get_num_threads())
 model, tokenizer, _ = load_model('base', args.model_tag, device='cpu')
-tasks = core_tasks(args.source, args.tasks.split(','), fetch_bigbench=False)
+tasks, _ = core_tasks(args.source, args.tasks.split(','), fetch_bigbench=False)
 modes = {'batched': args.batch_size, 'one option at a time': 1}
 seconds, accuracies = {m: 0.0 for m in modes}, {m: [] for m in modes}
 for mode, batch_size in modes.items():  # untimed: lazy initialisation is not charged to whichever mode runs first

