@@ -17,7 +17,7 @@ __all__ = ['STUDY_CHARS_PER_TOKEN', 'HARDWARE', 'GUIDE_RATIO', 'GUIDE_CHINESE_MA
 import inspect
 
 from .chinese import compression, data_needs, vocabulary_cost
-from .common import DEVICE_TYPES, PEAK_BF16_FLOPS, PRESET_KEYS, ConfigError, format_report, run_cli
+from .common import DEVICE_TYPES, PRESET_KEYS, ConfigError, format_report, lookup_peak_flops, run_cli
 from .corpora import CORPORA, iter_documents, parse_mix
 from .gpt import derive_hyperparameters
 from .tokenizer import Tokenizer
@@ -69,8 +69,8 @@ HARDWARE = {  # what recommend_settings assumes of a machine; memory in GiB per 
     'cpu':        dict(device='cpu', devices=1, memory_gib=8, peak_tflops=2 * 2 * 8 * 2 * 3.0e9 / 1e12, fp8=False),
     # ours: an RTX 4050 Laptop GPU, 20 SMs x 512 bf16 FLOPs per clock (Ada, FP32 accumulate) x 2.37 GHz; FP8 off as in laptop-6gb
     'laptop-6gb': dict(device='cuda', devices=1, memory_gib=6, peak_tflops=20 * 512 * 2.37e9 / 1e12, fp8=False),
-    'h100':       dict(device='cuda', devices=1, memory_gib=80, peak_tflops=PEAK_BF16_FLOPS['H100'] / 1e12, fp8=True),
-    'h100x8':     dict(device='cuda', devices=8, memory_gib=80, peak_tflops=PEAK_BF16_FLOPS['H100'] / 1e12, fp8=True),
+    'h100':       dict(device='cuda', devices=1, memory_gib=80, peak_tflops=lookup_peak_flops('H100 SXM') / 1e12, fp8=True),
+    'h100x8':     dict(device='cuda', devices=8, memory_gib=80, peak_tflops=lookup_peak_flops('H100 SXM') / 1e12, fp8=True),
 }
 
 def machine_figures(hardware:str, # a kind of machine of `HARDWARE`

@@ -73,3 +73,25 @@ def test_chinese_dry_run():
     check_later_stages(out, 'zh', stages=('mid', 'sft'))
     assert '--stage rl' not in out
     check_report_around_stages(out)
+
+def test_slurm_launches_one_torchrun_per_node_with_the_first_node_as_rendezvous(tmp_path):
+    "runs/slurm.sh under stand-ins for SLURM's scontrol and srun: the command srun receives, and the errors before it."
+    bin_dir = tmp_path/'bin'; bin_dir.mkdir()
+    (bin_dir/'scontrol').write_text('#!/bin/sh\n[ "$1 $2" = "show hostnames" ] && printf "gpu-node-07\\ngpu-node-08\\n"\n')
+    (bin_dir/'srun').write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {tmp_path}/srun_args\n')
+    for tool in bin_dir.iterdir(): tool.chmod(0o755)
+    slurm = {'PATH': f"{bin_dir}:{os.environ['PATH']}", 'SLURM_JOB_NODELIST': 'gpu-node-[07-08]', 'SLURM_NNODES': '2',
+             'SLURM_GPUS_ON_NODE': '8', 'SLURM_JOB_ID': '4242', 'SLURM_SUBMIT_DIR': str(RUNS.parent), 'NANOCHAT_LIT_BASE_DIR': '/shared/nanochat'}
+    result = subprocess.run(['bash', str(RUNS/'slurm.sh'), '--preset', 'h100x8', '--model-tag', 'two-nodes'], capture_output=True,
+                            text=True, timeout=60, env={**os.environ, **slurm})
+    assert result.returncode == 0, result.stderr
+    args = (tmp_path/'srun_args').read_text().split()
+    assert args[:3] == ['--ntasks-per-node=1', '--kill-on-bad-exit=1', '--export=ALL']
+    launcher = args[args.index('.venv/bin/python'):]
+    assert launcher[:3] == ['.venv/bin/python', '-m', 'torch.distributed.run']
+    assert {'--nnodes=2', '--nproc_per_node=8', '--rdzv_backend=c10d', '--rdzv_endpoint=gpu-node-07:29500', '--rdzv_id=4242'} <= set(launcher)
+    assert launcher[-6:] == ['-m', 'nanochat_lit.train', '--preset', 'h100x8', '--model-tag', 'two-nodes']
+    for missing, message in (('NANOCHAT_LIT_BASE_DIR', 'every node mounts'), ('SLURM_JOB_NODELIST', 'submit it with sbatch')):
+        env = {k: v for k, v in {**os.environ, **slurm}.items() if k != missing}
+        refused = subprocess.run(['bash', str(RUNS/'slurm.sh')], capture_output=True, text=True, timeout=60, env=env)
+        assert refused.returncode != 0 and message in refused.stderr, refused.stderr
