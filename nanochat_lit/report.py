@@ -21,7 +21,7 @@ import torch
 import nanochat_lit
 from .common import ConfigError, atomic_write, env_report, report_dir, run_cli
 from .corpora import markdown_table
-from .chat_eval import CHAT_TASKS, CHATCORE_TASKS
+from .chat_eval import CHAT_TASKS, CHATCORE_TASKS, chatcore_label
 from .midtrain import plot_run
 from .train import read_metrics
 
@@ -171,12 +171,15 @@ def section_figures(name:str, data:dict) -> list:
 def summary_rows(sections:dict) -> list[dict]:
     "The headline table: CORE, each chat task's accuracy and ChatCORE, one column per stage, '-' where a stage has no figure."
     core = sections.get('base-eval', {}).get('data', {})
-    chat = {stage: {r['task']: r['accuracy'] for r in s['data']['tasks']} | {'ChatCORE': s['data']['chatcore']}
-            for stage in STAGES if (s := sections.get(f'chat-eval-{stage}'))}
-    rows = [{'metric': core.get('label', 'CORE').split()[0], **{stage.upper(): core.get('core') if stage == 'base' else None for stage in STAGES}}]
-    evaluated = {task for results in chat.values() for task in results}
+    chat = {stage: s['data'] for stage in STAGES if (s := sections.get(f'chat-eval-{stage}'))}
+    accuracy = {stage: {r['task']: r['accuracy'] for r in data['tasks']} for stage, data in chat.items()}
+    labels = {stage: chatcore_label(list(accuracy[stage])) for stage in chat}  # a partial ChatCORE gets a row of its own
+    rows = [{'metric': core.get('label', 'CORE'), **{stage.upper(): core.get('core') if stage == 'base' else None for stage in STAGES}}]
+    evaluated = {task for results in accuracy.values() for task in results}
     tasks = [t for t in CHAT_TASKS if t in CHATCORE_TASKS or t in evaluated]  # other tasks (the Chinese ones, say) only when some stage ran them
-    return rows + [{'metric': metric, **{stage.upper(): chat.get(stage, {}).get(metric) for stage in STAGES}} for metric in (*tasks, 'ChatCORE')]
+    rows += [{'metric': task, **{stage.upper(): accuracy.get(stage, {}).get(task) for stage in STAGES}} for task in tasks]
+    return rows + [{'metric': label, **{stage.upper(): chat[stage]['chatcore'] if labels.get(stage) == label else None for stage in STAGES}}
+                   for label in dict.fromkeys(l for l in labels.values() if l) or ['ChatCORE']]
 
 def cost_text(header:dict|None, sections:dict, gpu_hour_cost:float) -> str:
     "The stages' total wall-clock time and its cost at `gpu_hour_cost` dollars per GPU-hour for the header's GPUs."

@@ -7,8 +7,8 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/tasks.html.md"""
 # %% auto #0
 __all__ = ['TASK_SOURCES', 'HUB_TIMEOUT', 'TASKS_FORMAT', 'TASK_PACKAGES', 'MMLU_SUBJECTS', 'TASK_DATA', 'LETTERS',
            'MULTIPLE_CHOICE_INSTRUCTION', 'ARC_SUBSETS', 'TOOL_CALL', 'FINAL_ANSWER', 'FENCED_CODE', 'WORD_SPLITS',
-           'SPELLING_BEE_QUESTIONS', 'SIMPLE_SPELLING_QUESTIONS', 'PART_TYPES', 'TASKS', 'EVAL_DATA', 'Task',
-           'TaskView', 'TaskSequence', 'TaskMixture', 'TaskDataError', 'TaskData', 'arc_record', 'mmlu_record',
+           'SPELLING_BEE_QUESTIONS', 'SIMPLE_SPELLING_QUESTIONS', 'PART_TYPES', 'TASKS', 'EVAL_DATA', 'shuffled_order',
+           'Task', 'TaskView', 'TaskSequence', 'TaskMixture', 'TaskDataError', 'TaskData', 'arc_record', 'mmlu_record',
            'gsm8k_record', 'humaneval_record', 'smoltalk_record', 'task_data_dir', 'fetch_package', 'hub_available',
            'load_records', 'multiple_choice_prompt', 'multiple_choice', 'DatasetTask', 'MultipleChoiceTask', 'ARC',
            'MMLU', 'gsm8k_parts', 'final_answer', 'same_number', 'GSM8K', 'extract_code', 'HumanEval', 'word_list',
@@ -28,6 +28,12 @@ import pyarrow as pa, pyarrow.compute as pc, pyarrow.ipc as ipc, pyarrow.parquet
 from .common import ConfigError, atomic_write, base_dir, print0, run_cli
 from .corpora import Corpus, CorpusFetchError, download_package, glob_to_regex, is_held_out, markdown_table, read_members
 from .execution import ExecutionResult, execute_code
+
+def shuffled_order(size:int, seed:int) -> list[int]:
+    "0, 1, ..., size-1 in an order fixed by `seed`: the one shuffle that task views, mixtures and evaluation samples use."
+    order = list(range(size))
+    random.Random(seed).shuffle(order)
+    return order
 
 class Task:
     "Conversations and a grader: `len(task)`, `task[i]` (a conversation), `task[a:b]` and `task.shuffle(seed)` (views)."
@@ -55,9 +61,7 @@ class Task:
     def __iter__(self) -> Iterator[dict]: return (self.example(i) for i in range(len(self)))
     def shuffle(self, seed:int=0) -> 'TaskView':
         "All the conversations in an order fixed by `seed`: `task.shuffle(0)[:n]` is a fair sample of `n`."
-        order = list(range(len(self)))
-        random.Random(seed).shuffle(order)
-        return TaskView(self, order)
+        return TaskView(self, shuffled_order(len(self), seed))
     def __repr__(self) -> str: return f"{self.name}: {len(self):,} conversations ({self.eval_type})"
 
 class TaskView(Task):
@@ -112,9 +116,7 @@ class TaskMixture(TaskSequence):
     "Several tasks' conversations shuffled together in an order fixed by `seed`; list a task twice to see it twice as often."
     def __init__(self, tasks:Iterable[Task], seed:int=42, validation:bool=False):
         super().__init__(tasks, validation)
-        order = list(range(len(self)))
-        random.Random(seed).shuffle(order)
-        self.order, self.seed = np.array(order, dtype=np.int64), seed
+        self.order, self.seed = np.array(shuffled_order(len(self), seed), dtype=np.int64), seed
         self.name = 'mixture of ' + ', '.join(t.name for t in self.tasks)
     def _position(self, index:int) -> int: return int(self.order[index])
 
@@ -485,9 +487,9 @@ def gsm8k_parts(solution:str) -> list[dict]:
     return parts
 
 def final_answer(text:str) -> str|None:
-    "The number after the last `####` in `text`, commas removed (`#### 1,250` -> '1250'); None if there is none."
-    found = FINAL_ANSWER.findall(text)
-    return found[-1].replace(',', '') if found else None
+    "The number after the first `####` in `text`, commas removed (`#### 1,250` -> '1250'); None if there is none."
+    found = FINAL_ANSWER.search(text)
+    return found[1].replace(',', '') if found else None
 
 def same_number(answer:str|None, reference:str|None) -> bool:
     "Whether two answers are the same number ('18' and '18.0' are)."

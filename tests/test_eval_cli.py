@@ -17,8 +17,11 @@ def scores(base, *launcher):
 
 def test_table_csv_and_torchrun(memorized_base):
     out, alone = scores(memorized_base, SCRIPTS/'nanochat_lit_eval')
-    assert '| ARC-Easy |' in out and '| ChatCORE |' in out and 'chat_eval.csv' in out
-    assert [r['task'] for r in alone] == ['ARC-Easy', 'SpellingBee'] and all(0 <= float(r['accuracy']) <= 1 for r in alone)
+    assert '| ARC-Easy |' in out and '| ChatCORE (partial, 2 of 6 tasks) |' in out and '| ChatCORE |' not in out and 'chat_eval.csv' in out
+    *tasks, chatcore = alone
+    assert [r['task'] for r in tasks] == ['ARC-Easy', 'SpellingBee'] and all(0 <= float(r['accuracy']) <= 1 for r in tasks)
+    assert all(r['items'] == '6' and 0 <= float(r['±2σ']) <= 2 * 0.5 / 6 ** 0.5 + 1e-4 for r in tasks)  # 2·sqrt(p(1-p)/n) is at most 1/sqrt(n)
+    assert chatcore['task'] == 'ChatCORE (partial, 2 of 6 tasks)' and abs(float(chatcore['centered']) - sum(float(r['centered']) for r in tasks) / 2) < 1e-4
     _, together = scores(memorized_base, sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
                          '-m', 'nanochat_lit.chat_eval')
     assert together == alone
@@ -55,7 +58,7 @@ def test_chinese_exams(memorized_base, tmp_path):
     exams = ['ZhDictionary', 'ZhPoetry', 'ZhIdioms']
     done = run(tmp_path, SCRIPTS/'nanochat_lit_eval', 'chat', '-a', ','.join(exams), '--max-per-task', '6', '--device', 'cpu')
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    assert all(f'| {name} |' in done.stdout for name in exams) and '| ChatCORE |' in done.stdout, done.stdout
+    assert all(f'| {name} |' in done.stdout for name in exams) and 'ChatCORE' not in done.stdout, done.stdout  # not ChatCORE's tasks
     rows = list(csv.DictReader(next((tmp_path/'checkpoints'/'sft'/'memorized').glob('step_*')).joinpath('chat_eval.csv').open()))
     assert [r['task'] for r in rows] == exams and all(0 <= float(r['accuracy']) <= 1 and r['baseline'] == '0.25' for r in rows)
     done = run(tmp_path, SCRIPTS/'nanochat_lit_eval', 'chat', '-a', 'C-Eval', '--device', 'cpu', HF_HUB_OFFLINE='1')
