@@ -8,8 +8,8 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/common.html.md"""
 __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'CUDA_ALLOCATOR_SETTINGS', 'ALLOCATOR_VARS', 'DTYPES', 'TORCHRUN_VARS',
            'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff', 'ConfigError', 'check_torch_version',
            'autodetect_device', 'default_allocator_settings', 'compute_dtype', 'env_vars', 'DistInfo',
-           'setup_distributed', 'teardown_distributed', 'get_rank', 'print0', 'get_logger', 'base_dir',
-           'check_shared_base_dir', 'atomic_write', 'report_dir', 'write_report_section', 'seed_everything',
+           'setup_distributed', 'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0', 'get_logger',
+           'base_dir', 'check_shared_base_dir', 'atomic_write', 'report_dir', 'write_report_section', 'seed_everything',
            'settings_path', 'load_presets', 'resolve_settings', 'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes',
            'peak_reserved_bytes', 'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report',
            'format_report', 'show_env', 'show_env_cli']
@@ -142,6 +142,15 @@ def setup_distributed(device:str|None=None, # as for `autodetect_device`
 def teardown_distributed():
     "Leave the process group, if we joined one."
     if dist.is_initialized(): dist.destroy_process_group()
+
+# %% ../nbs/00_common.ipynb #3b1ada87
+def sum_over_ranks(values:list, # numbers this rank counted
+                   device:torch.device|str, # the run's device (the model's): NCCL reduces no CPU tensor
+                  ) -> torch.Tensor:
+    "`values` summed element by element over every rank (as they are without a process group), as a tensor on `device`."
+    totals = torch.tensor(values, device=device)
+    if dist.is_initialized(): dist.all_reduce(totals)
+    return totals
 
 # %% ../nbs/00_common.ipynb #6d0a417f
 def get_rank() -> int:

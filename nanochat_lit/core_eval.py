@@ -11,9 +11,9 @@ __all__ = ['TASK_TYPES', 'CORE_TASK_SPECS', 'CORE_SPECS', 'FEWSHOT_SEED', 'SHUFF
            'SAMPLE_PROMPTS', 'baseline_fraction', 'CoreTaskSpec', 'CoreTask', 'core_table', 'fewshot_examples',
            'render_prompts', 'check_item', 'read_items', 'write_items', 'continuation_spans', 'crop_left',
            'item_sequences', 'score_sequences', 'logits_only_at', 'shared_prefix', 'score_continuations', 'item_order',
-           'evaluate_task', 'sum_over_ranks', 'centered_accuracy', 'core_label', 'missing_text', 'evaluate_core',
-           'fetch_bundle', 'bundle_baselines', 'bundle_tasks', 'offline_dir', 'fetch_offline', 'offline_tasks',
-           'core_tasks', 'split_bpb', 'core_eval', 'core_eval_cli']
+           'evaluate_task', 'centered_accuracy', 'core_label', 'missing_text', 'evaluate_core', 'fetch_bundle',
+           'bundle_baselines', 'bundle_tasks', 'offline_dir', 'fetch_offline', 'offline_tasks', 'core_tasks',
+           'split_bpb', 'core_eval', 'core_eval_cli']
 
 # %% ../nbs/07a_core_eval.ipynb #17769fe2
 import csv, dataclasses, gzip, hashlib, json, os, random, tempfile, time, urllib.request, zipfile
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch, torch.distributed as dist, torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .common import ConfigError, atomic_write, base_dir, print0, run_cli
+from .common import ConfigError, atomic_write, base_dir, print0, run_cli, sum_over_ranks
 from .dataloader import DataLoader
 from .engine import Engine, KVCache
 from .loss_eval import evaluate_bpb
@@ -330,11 +330,6 @@ def evaluate_task(model, tokenizer, task:CoreTask,
     correct, scored = sum_over_ranks([correct, len(mine)], _device(model)).tolist()
     return correct / scored
 
-def sum_over_ranks(values:list[float], device) -> torch.Tensor:
-    "`values` summed element by element over the ranks (as they are without a process group), in float64 on `device`: the model's, since NCCL (torchrun on CUDA) reduces no CPU tensor."
-    totals = torch.tensor(values, dtype=torch.float64, device=device)
-    if dist.is_initialized(): dist.all_reduce(totals)
-    return totals
 
 def centered_accuracy(accuracy:float, baseline:float) -> float:
     "0 for guessing, 1 for perfect: (accuracy - baseline) / (1 - baseline), baseline as a fraction."
