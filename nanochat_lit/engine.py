@@ -102,12 +102,14 @@ def sample_next(logits:torch.Tensor, # (B, vocab_size)
 
 # %% ../nbs/06_engine.ipynb #64568658
 _ARITHMETIC = re.compile(r'[\d\s.+\-*/%()]+')
+_THOUSANDS = re.compile(r'(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])')  # 1,200 or 12,345,678: groups of three digits after the first
 _COUNT = re.compile(r"""\s*(['"])([^'"\\]*)\1\s*\.count\(\s*(['"])([^'"\\]*)\3\s*\)\s*""")
 
 def calculator(expression:str) -> str|None:
-    "The value of arithmetic (+ - * / % and parentheses) or of `'text'.count('x')`, as text; None for anything else."
+    "The value of arithmetic (+ - * / % and parentheses, numbers may group thousands: 1,200) or of `'text'.count('x')`, as text; None for anything else."
     if len(expression) > 200: return None
     if count := _COUNT.fullmatch(expression): return str(count[2].count(count[4]))
+    expression = _THOUSANDS.sub(lambda number: number[0].replace(',', ''), expression)
     if not _ARITHMETIC.fullmatch(expression) or '**' in expression or '//' in expression: return None
     try: value = eval(expression, {'__builtins__': {}}, {})
     except Exception: return None
@@ -158,9 +160,11 @@ class Engine:
     def __init__(self, model:GPT, tokenizer:Tokenizer):
         self.model, self.tokenizer = model, tokenizer
         special = tokenizer.encode_special
-        self.stop_tokens = {special('<|assistant_end|>'), special('<|bos|>')}
         self.python_start, self.python_end = special('<|python_start|>'), special('<|python_end|>')
         self.output_start, self.output_end = special('<|output_start|>'), special('<|output_end|>')
+        # A turn ends at <|assistant_end|> and at every other special token no assistant turn holds (<|bos|>, <|user_start|>,
+        # <|user_end|>, <|assistant_start|>, a language tag): past one of those a small model writes a user turn of its own.
+        self.stop_tokens = set(tokenizer.special_tokens.values()) - {self.python_start, self.python_end, self.output_start, self.output_end}
 
     @property
     def context(self) -> int: return self.model.config.sequence_len
@@ -186,7 +190,7 @@ class Engine:
                  seed:int|None=None, # the same seed gives the same tokens; None: a fresh draw
                  cache:KVCache|None=None, # a one-row cache to continue (a conversation so far): only what differs from its tokens is prefilled
                 ) -> Iterator[Step]:
-        "Yield one `Step` per position until every row has stopped (`<|assistant_end|>` or `<|bos|>`) or after `max_tokens`."
+        "Yield one `Step` per position until every row has stopped (at one of `stop_tokens`) or after `max_tokens`."
         check_sampling(temperature, top_k, top_p, max_tokens, num_samples)
         if not tokens: raise ConfigError("the prompt is empty; start it with the <|bos|> token")
         if len(tokens) >= self.context:
@@ -226,11 +230,13 @@ class Engine:
                 cache.keep(still)
                 active = [active[j] for j in still]
 
-    def generate_batch(self, tokens:list, num_samples:int=1, **kwargs) -> tuple[list, list]:
-        "`generate` run to the end: per row the new tokens (without the stop token), and a mask with 1 where sampled, 0 where forced."
+    def generate_batch(self, tokens:list, num_samples:int=1,
+                       include_stop:bool=False, # keep the stop token that ended a row (sampled: mask 1); a row cut at max_tokens has none
+                       **kwargs) -> tuple[list, list]:
+        "`generate` run to the end: per row the new tokens (the stop token only with `include_stop`), and a mask with 1 where sampled, 0 where forced."
         results, masks = [[] for _ in range(num_samples)], [[] for _ in range(num_samples)]
         for step in self.generate(tokens, num_samples, **kwargs):
             for i, (token, sampled) in enumerate(zip(step.tokens, step.sampled)):
-                if token is not None and token not in self.stop_tokens:
+                if token is not None and (include_stop or token not in self.stop_tokens):
                     results[i].append(token); masks[i].append(int(sampled))
         return results, masks
