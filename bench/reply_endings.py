@@ -17,6 +17,7 @@ from nanochat_lit.common import run_cli
 from nanochat_lit.engine import Engine
 from nanochat_lit.tasks import GSM8K
 
+# spelled out rather than imported from the engine, so that the script also runs with an engine from before `turn_stop_tokens`
 TOOL_TOKENS = ('<|python_start|>', '<|python_end|>', '<|output_start|>', '<|output_end|>')
 
 def reply_endings(engine:Engine, prompts:list, max_tokens:int=128) -> tuple[Counter, Counter, list]:
