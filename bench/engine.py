@@ -16,7 +16,7 @@ import math, statistics, time
 
 import torch
 
-from nanochat_lit.chat import ChatSession
+from nanochat_lit.chat import ChatSession, prompt_tokens as chat_prompt
 from nanochat_lit.checkpoint import load_model
 from nanochat_lit.common import ConfigError, run_cli
 from nanochat_lit.engine import Engine
@@ -124,8 +124,8 @@ def bench_chat(engine, turns:int, user_tokens:int, reply_tokens:int, rounds:int,
     for _ in range(rounds):
         session = ChatSession(engine, **sampling)
         for turn, text in enumerate(texts):
-            before = list(session.messages)
-            prompt = tokenizer.render_for_completion({'messages': before + [{'role': 'user', 'content': text}]})
+            before = list(session.messages), list(session.tokens)
+            prompt = chat_prompt(engine, [{'role': 'user', 'content': text}], reply_tokens, history=session.tokens)  # what session.send prompts with
             if len(prompt) + reply_tokens > context:
                 raise ConfigError(f"turn {turn + 1} of the conversation is {len(prompt)} tokens and with reply_tokens={reply_tokens} "
                                   f"overflows the model's context of {context}; lower turns, user_tokens or reply_tokens")
@@ -135,7 +135,7 @@ def bench_chat(engine, turns:int, user_tokens:int, reply_tokens:int, rounds:int,
             first, _, _ = run_stream(session.send(text))  # A: the kept cache; the whole reply, which the next turn builds on
             kept[turn].append(first)
             other = ChatSession(engine, **sampling)  # B: the same conversation so far, with a new, empty cache
-            other.messages = list(before)
+            other.messages, other.tokens = before
             fresh[turn].append(seconds_to_first(other.send(text)))
     print(f"(d) chat, {turns} turns of ~{user_tokens}-token user messages and {reply_tokens}-token replies (context {context}): "
           f"time to the first reply token, median of {rounds} rounds")

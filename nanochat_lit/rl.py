@@ -72,15 +72,15 @@ class Rollouts:
         return (self.seed << 32) + self.slot_data.slot + self.slot_data.slots * position
 
     def rollout(self, position:int) -> list[tuple]:
-        "(prompt, reply, mask, advantage) for each sampled reply to the prompt read at `position`."
+        "(prompt, reply, mask, advantage) for each sampled reply to the prompt read at `position`; a reply ends with the stop token it sampled (mask 1), unless it was cut at max_new_tokens."
         conversation = self.slot_data.conversation(position)
-        tokenizer, model = self.engine.tokenizer, self.engine.model
+        tokenizer, model, stops = self.engine.tokenizer, self.engine.model, self.engine.stop_tokens
         prompt = fit_prompt(tokenizer.render_for_completion(conversation), self.engine.context, self.sampling['max_tokens'])
         training = model.training
         model.eval()
-        replies, masks = self.engine.generate_batch(prompt, self.num_samples, seed=self.sample_seed(position), **self.sampling)
+        replies, masks = self.engine.generate_batch(prompt, self.num_samples, seed=self.sample_seed(position), include_stop=True, **self.sampling)
         model.train(training)
-        rewards = [self.task.reward(conversation, tokenizer.decode(reply)) for reply in replies]
+        rewards = [self.task.reward(conversation, tokenizer.decode([t for t in reply if t not in stops])) for reply in replies]  # graded as evaluated: text only
         self.rewards += rewards
         self.reply_tokens += [len(reply) for reply in replies]
         return [(prompt, reply, mask, advantage) for reply, mask, advantage in zip(replies, masks, advantages(rewards))]

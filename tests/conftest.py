@@ -74,7 +74,7 @@ def rambling_base(tmp_path_factory) -> Path:
     model = build_model(config_from_depth(2, tokenizer.vocab_size, aspect_ratio=128, head_dim=64, sequence_len=4096), 'cpu')
     with torch.no_grad():
         model.lm_head.weight.normal_()  # large random logits, capped at ±15 ...
-        for name in ('<|assistant_end|>', '<|bos|>'): model.lm_head.weight[tokenizer.encode_special(name)] = 0  # ... and 0 for these
+        model.lm_head.weight[list(tokenizer.special_tokens.values())] = 0  # ... and 0 for the special tokens, the stop tokens among them
     _save(base, 'sft', 'rambling', model, tokenizer, 1)
     return base
 
