@@ -36,9 +36,10 @@ def rank_items(task:Task, max_items:int|None) -> range:
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     return range(rank, min(len(task), max_items or len(task)), world)
 
-def sum_over_ranks(*counts:int) -> list[int]:
+def sum_over_ranks(*counts:int, device) -> list[int]:
+    "Each count summed over every rank; the sum runs on `device`, the model's (NCCL, torchrun's backend on GPUs, has no CPU tensors)."
     if not dist.is_initialized(): return list(counts)
-    totals = torch.tensor(counts, dtype=torch.long)
+    totals = torch.tensor(counts, dtype=torch.long, device=device)
     dist.all_reduce(totals)
     return totals.tolist()
 
@@ -69,7 +70,7 @@ def evaluate_categorical(model, tokenizer:Tokenizer, task:Task, max_items:int|No
             letters = conversation['letters']
             choice = letters[row[letter_ids(tokenizer, letters)].argmax().item()]
             correct += bool(task.evaluate(conversation, choice))
-    correct, total = sum_over_ranks(correct, len(items))
+    correct, total = sum_over_ranks(correct, len(items), device=device)
     return correct / total
 
 def evaluate_generative(engine:Engine, task:Task, max_items:int|None=None, num_samples:int=1, max_tokens:int=512,
@@ -82,7 +83,7 @@ def evaluate_generative(engine:Engine, task:Task, max_items:int|None=None, num_s
         rows, _ = engine.generate_batch(prompt, num_samples, max_tokens=max_tokens,
                                         temperature=temperature, top_k=top_k, seed=seed + i)
         passed += any(task.evaluate(conversation, engine.tokenizer.decode(row)) for row in rows)
-    passed, total = sum_over_ranks(passed, len(items))
+    passed, total = sum_over_ranks(passed, len(items), device=engine.model.embed.weight.device)
     return passed / total
 
 def centered(accuracy:float, baseline:float) -> float:
