@@ -7,10 +7,10 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/midtrain.html.md"""
 # %% auto #0
 __all__ = ['CHAT_DATA_SOURCES', 'ZH_EXAMS', 'LOSS_ON', 'STAGE_DEFAULTS', 'CHAT_PROMPTS', 'LR_KEYS', 'BASE_LR_KEYS',
            'chat_data_source', 'chat_languages', 'chinese_parts', 'mid_parts', 'select_parts', 'build_mixture',
-           'ConversationSlot', 'to_batch', 'PackedConversations', 'stage_settings', 'started_from', 'stage_mixtures',
-           'read_source_meta', 'source_learning_rates', 'stage_learning_rates', 'describe_learning_rates',
-           'stage_optimizer', 'stage_meta', 'chat_samples', 'batch_plan', 'accumulation', 'print_dry_run',
-           'val_bpb_evaluator', 'plot_run', 'train_mid']
+           'ConversationSlot', 'to_batch', 'PackedConversations', 'supervised_loss', 'stage_settings', 'started_from',
+           'stage_mixtures', 'read_source_meta', 'source_learning_rates', 'stage_learning_rates',
+           'describe_learning_rates', 'stage_optimizer', 'stage_meta', 'chat_samples', 'batch_plan', 'accumulation',
+           'print_dry_run', 'val_bpb_evaluator', 'plot_run', 'train_mid']
 
 # %% ../nbs/08_midtrain.ipynb #14073ef2
 import functools, inspect, json
@@ -201,6 +201,11 @@ class PackedConversations:
         self.packer = BestFitPacker(self.seq_len + 1)
         for position in state['pending']: self._add(position)
 
+def supervised_loss(forward:Callable, batch:tuple) -> torch.Tensor:
+    "Mean loss over the batch's targets, the tokens that are not -1 (a batch without any, every conversation cut before the assistant spoke, adds zero, not NaN)."
+    inputs, targets = batch
+    return forward(inputs, targets, loss_reduction='sum') / (targets >= 0).sum().clamp(min=1)
+
 # %% ../nbs/08_midtrain.ipynb #eb1dc90a
 STAGE_DEFAULTS = dict(device='auto', device_batch_size=32, total_batch_size=-1, compile=True, eval_every=250,
                       eval_tokens=10_485_760, save_every=1000)
@@ -242,16 +247,17 @@ def read_source_meta(source:str, model_tag:str|None=None, step:int|None=None) ->
     return {**json.loads((path/'meta.json').read_text()), 'path': str(path), 'stage': source}
 
 def source_learning_rates(meta:dict) -> dict:
-    "The peak learning rates the source run's optimizer used: as its meta records them, else derived from its settings as chapter 5b derives base training's."
+    "The peak learning rates the source run's optimizer used: as its meta records them, else derived from its settings as chapter 5b derives base training's (times a stage's `lr_frac`)."
     if 'learning_rates' in meta: return dict(meta['learning_rates'])
-    if meta['stage'] != 'base': print0(f"{meta['path']} does not record its learning rates (it was saved before stages did): "
-                                       "starting from base training's, derived from the settings it carries")
     settings = meta.get('settings', {})
+    stage_frac = 1.0 if meta['stage'] == 'base' else settings.get('lr_frac', 1.0)
+    if meta['stage'] != 'base': print0(f"{meta['path']} does not record its learning rates (it was saved before stages did): "
+                                       f"taking base training's, derived from the settings it carries, times its lr_frac {stage_frac:g}")
     hp = derive_hyperparameters(GPTConfig(**meta['model_config']), settings.get('target_param_data_ratio', 10.5),
                                 total_batch_size=settings.get('total_batch_size', -1), aspect_ratio=settings.get('aspect_ratio', 64),
                                 **{k: settings[k] for k in BASE_LR_KEYS if k in settings})
     gate_lr = inspect.signature(setup_optimizers).parameters['gate_lr'].default  # base training leaves the gates at chapter 3's default
-    return {**{k: v for k, v in hp.optimizer_settings().items() if k in LR_KEYS}, 'gate_lr': gate_lr}
+    return {k: v * stage_frac for k, v in {**hp.optimizer_settings(), 'gate_lr': gate_lr}.items() if k in LR_KEYS}
 
 def stage_learning_rates(source_meta:dict|None, lr_frac:float) -> dict|None:
     "A stage's peak learning rates: `lr_frac` times the source run's; None while there is no source checkpoint to read them from."
@@ -393,7 +399,7 @@ def train_mid(source:str='base', # the stage to start from
         return train_loop(info, model, optimizer, loaders, num_iterations,
                           lambda step: set_schedules(optimizer, step, num_iterations, 0.0, warmdown_ratio, 0.0),
                           checkpoints_dir(model_tag or Path(source_meta['path']).parent.name, 'mid'), stage_meta('mid', source_meta, settings, learning_rates),
-                          forward=forward, evaluate=evaluate, sample=lambda: chat_samples(model, tokenizer), eval_every=s['eval_every'],
+                          forward=forward, batch_loss=supervised_loss, evaluate=evaluate, sample=lambda: chat_samples(model, tokenizer), eval_every=s['eval_every'],
                           save_every=s['save_every'], keep_checkpoints=keep_checkpoints, resume=resume or resume_step is not None,
                           resume_step=resume_step, run=run, on_step=hooks.get('on_step'), desc='mid-training',
                           flops_per_token=model.estimate_flops(), peak_flops_per_sec=peak_flops(info.device))

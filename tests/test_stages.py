@@ -8,7 +8,9 @@ from test_train import env, run
 
 TINY = {'mid': ['--device-batch-size', '2', '--eval-every', '0', '--no-compile'],
         'sft': ['--device-batch-size', '2', '--eval-every', '0', '--chat-eval', ''],
-        'rl': ['--num-samples', '4', '--max-new-tokens', '96', '--problems', '100', '--eval-every', '0', '--eval-problems', '4', '--eval-samples', '2']}
+        # the tiny SFT checkpoint records no learning rates, so RL starts from base training's: 0.05 of them, nanochat's RL rates
+        'rl': ['--num-samples', '4', '--max-new-tokens', '96', '--problems', '100', '--eval-every', '0', '--eval-problems', '4', '--eval-samples', '2',
+               '--lr-frac', '0.05']}
 BATCH = {'mid': ['--total-batch-size', '1024'], 'sft': ['--examples-per-step', '4'],  # two micro-batches of one process, one each of two
          'rl': ['--prompts-per-step', '2']}
 COMMON = ['--data', 'offline', '--device', 'cpu', '--source-tag', 'tiny']
@@ -23,7 +25,8 @@ def stages(tmp_path_factory):
     from nanochat_lit.chat_data import MathProblems
     from nanochat_lit.common import base_dir
     from nanochat_lit.gpt import build_model, config_from_depth
-    from nanochat_lit.sft import PaddedConversations, sft_loss
+    from nanochat_lit.midtrain import supervised_loss
+    from nanochat_lit.sft import PaddedConversations
     from nanochat_lit.tokenizer import Tokenizer
     base = tmp_path_factory.mktemp('stages')
     (base_dir()/'tasks').mkdir(parents=True, exist_ok=True)
@@ -38,7 +41,7 @@ def stages(tmp_path_factory):
     solutions = next(PaddedConversations(problems[:RL_PROMPTS], tokenizer, batch_size=RL_PROMPTS, seq_len=256))
     fit = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for _ in range(100):
-        sft_loss(model, solutions).backward()
+        supervised_loss(model, solutions).backward()
         fit.step(); fit.zero_grad()
     _save(base, 'sft', 'tiny', model, tokenizer, 0)
     return base
