@@ -14,15 +14,15 @@ from pathlib import Path
 
 import torch, torch.distributed as dist
 
-from .common import ConfigError, print0
+from .common import ConfigError, print0, sum_over_ranks
 from .checkpoint import checkpoints_dir
 from .train import set_schedules, train_loop
 from .engine import Engine, check_sampling
 from .tasks import GSM8K, Task
 from .chat_data import MathProblems
-from .chat_eval import rank_items, sum_over_ranks, fit_prompt
-from .midtrain import (ConversationSlot, accumulation, chat_data_source, chat_samples, print_dry_run, stage_meta, stage_optimizer,
-                                   stage_settings, started_from, to_batch)
+from .chat_eval import rank_items, fit_prompt
+from .midtrain import (ConversationSlot, accumulation, chat_data_source, chat_samples, describe_learning_rates, print_dry_run,
+                                   read_source_meta, stage_learning_rates, stage_meta, stage_optimizer, stage_settings, started_from, to_batch)
 
 # %% ../nbs/10_rl.ipynb #2c8f77bd
 def advantages(rewards:list[float]) -> list[float]:
@@ -113,14 +113,14 @@ def pass_at_k(right:int, # replies graded right
 
 def evaluate_pass_at_k(engine:Engine, task:Task, max_items:int|None=None, num_samples:int=8, max_tokens:int=256,
                        temperature:float=1.0, top_k:int=50, seed:int=0) -> dict:
-    "{'pass@1': ..., ..., 'pass@{num_samples}'} from num_samples replies to each of the first `max_items` problems. Striped over ranks."
+    "{'pass@1': ..., ..., 'pass@{num_samples}'} from num_samples replies to each problem of a seeded sample of `max_items` (chapter 7b's `rank_items`), striped over ranks."
     right_counts = [0] * (num_samples + 1)  # problems by how many of their replies were right
     for i in rank_items(task, max_items):
         conversation = task[i]
         prompt = fit_prompt(engine.tokenizer.render_for_completion(conversation), engine.context, max_tokens)
         replies, _ = engine.generate_batch(prompt, num_samples, max_tokens=max_tokens, temperature=temperature, top_k=top_k, seed=seed + i)
         right_counts[sum(task.evaluate(conversation, engine.tokenizer.decode(reply)) for reply in replies)] += 1
-    right_counts = sum_over_ranks(*right_counts)
+    right_counts = sum_over_ranks(right_counts, engine.model.embed.weight.device).tolist()
     problems = sum(right_counts)
     return {f'pass@{k}': sum(count * pass_at_k(right, num_samples, k) for right, count in enumerate(right_counts)) / problems
             for k in range(1, num_samples + 1)}
@@ -144,7 +144,7 @@ def train_rl(source:str='sft', # the stage to start from
              max_new_tokens:int=256, # longest reply
              temperature:float=1.0, top_k:int=50, # sampling of the replies
              num_iterations:int=-1, # optimizer steps; -1: one pass over the training problems
-             lr_frac:float=0.05, # learning rates as a fraction of base training's, decaying linearly to zero
+             lr_frac:float=2.5, # learning rates as a fraction of the source run's peak rates, decaying linearly to zero (2.5 x SFT's 0.02: nanochat's 0.05 of base training's)
              eval_every:int=60, # steps between evaluations (0: only at the start and the end)
              eval_problems:int=400, # held-out problems per evaluation
              eval_samples:int=8, # replies per held-out problem: pass@1 ... pass@eval_samples
@@ -163,7 +163,8 @@ def train_rl(source:str='sft', # the stage to start from
                                     'batch': f'{prompts_per_step} prompts x {num_samples} replies of up to {max_new_tokens} tokens ({prompts_per_pass} prompt per forward pass)',
                                     'sampling': f'temperature {temperature}, top-k {top_k}, calculator on',
                                     'steps': num_iterations if num_iterations > 0 else 'one pass over the training problems',
-                                    'schedule': f'lr x {lr_frac}, decaying linearly to zero',
+                                    'learning rates': describe_learning_rates(lr_frac, stage_learning_rates(read_source_meta(source, source_tag, source_step), lr_frac)),
+                                    'schedule': 'decaying linearly to zero; no Muon weight decay',
                                     'evaluation': f'every {eval_every} steps: pass@1..{eval_samples} on {eval_problems} held-out problems'})
     with started_from(s['device'], source, source_tag, source_step, seed) as (info, model, tokenizer, source_meta):
         grad_accum = accumulation(prompts_per_step, prompts_per_pass, info.world_size, ('prompts_per_step', 'prompts_per_pass'))
@@ -175,14 +176,16 @@ def train_rl(source:str='sft', # the stage to start from
                             seed=seed, device=info.device) for k in range(grad_accum)]
         num_iterations = num_iterations if num_iterations > 0 else max(1, len(train_task) // prompts_per_step)
         print0(f"RL: {num_iterations:,} steps of {prompts_per_step} prompts x {num_samples} replies on {len(train_task):,} problems ({data})")
-        optimizer = stage_optimizer(model, source_meta, prompts_per_step * num_samples * model.config.sequence_len, lr_frac)
+        learning_rates = stage_learning_rates(source_meta, lr_frac)
+        print0(f"learning rates: {describe_learning_rates(lr_frac, learning_rates)}")
+        optimizer = stage_optimizer(model, source_meta, learning_rates)
         evaluate = lambda: evaluate_pass_at_k(engine, eval_task, eval_problems, eval_samples, max_new_tokens, temperature, top_k, seed)
         questions = [eval_task[i]['messages'][0]['content'] for i in range(min(2, len(eval_task)))]
         settings = {**s, 'data': data, 'problems': problems, 'prompts_per_step': prompts_per_step, 'prompts_per_pass': prompts_per_pass,
                     'num_samples': num_samples, **sampling, 'lr_frac': lr_frac, 'num_iterations': num_iterations, 'seed': seed}
         return train_loop(info, model, optimizer, loaders, num_iterations,
                           lambda step: set_schedules(optimizer, step, num_iterations, 0.0, 1.0, 0.0),
-                          checkpoints_dir(model_tag or Path(source_meta['path']).parent.name, 'rl'), stage_meta('rl', source_meta, settings),
+                          checkpoints_dir(model_tag or Path(source_meta['path']).parent.name, 'rl'), stage_meta('rl', source_meta, settings, learning_rates),
                           batch_loss=policy_gradient_loss, evaluate=evaluate, sample=lambda: chat_samples(model, tokenizer, questions, max_new_tokens),
                           step_stats=lambda: rollout_stats(loaders, info.device), eval_every=eval_every, save_every=save_every,
                           keep_checkpoints=keep_checkpoints, resume=resume or resume_step is not None, resume_step=resume_step, run=run,

@@ -33,7 +33,9 @@ stage base nanochat_lit_train --preset cpu --data-dir "$base/data/cpu" --model-t
 # The later stages train on the offline mixtures (registry data): the hub mixtures are far too large for a CPU.
 stage mid nanochat_lit_train --stage mid --preset cpu --source-tag cpu-d4 --data offline
 stage sft nanochat_lit_train --stage sft --preset cpu --source-tag cpu-d4 --data offline --lr-frac 0.2
-stage rl nanochat_lit_train --stage rl --preset cpu --source-tag cpu-d4 --data offline --num-iterations 30 --prompts-per-step 4 \
+# Each stage's --lr-frac multiplies the rates of the stage before it (chapter 8): SFT at 0.2 of mid-training's, RL at 0.25 of SFT's,
+# so RL trains at 0.05 of base training's rates, as nanochat's RL does.
+stage rl nanochat_lit_train --stage rl --preset cpu --source-tag cpu-d4 --data offline --lr-frac 0.25 --num-iterations 30 --prompts-per-step 4 \
   --num-samples 4 --max-new-tokens 128 --eval-every 15 --eval-problems 40 --eval-samples 4
 stage evaluation nanochat_lit_eval chat --stage rl --model-tag cpu-d4 -a ARC-Easy,MMLU,SpellingBee,GSM8K --max-per-task 50 --max-tokens 128
 stage answers answers rl

@@ -8,7 +8,9 @@ from test_train import env, run
 
 TINY = {'mid': ['--device-batch-size', '2', '--eval-every', '0', '--no-compile'],
         'sft': ['--device-batch-size', '2', '--eval-every', '0', '--chat-eval', ''],
-        'rl': ['--num-samples', '4', '--max-new-tokens', '96', '--problems', '100', '--eval-every', '0', '--eval-problems', '4', '--eval-samples', '2']}
+        # the tiny SFT checkpoint records no learning rates, so RL starts from base training's: 0.05 of them, nanochat's RL rates
+        'rl': ['--num-samples', '4', '--max-new-tokens', '96', '--problems', '100', '--eval-every', '0', '--eval-problems', '4', '--eval-samples', '2',
+               '--lr-frac', '0.05']}
 BATCH = {'mid': ['--total-batch-size', '1024'], 'sft': ['--examples-per-step', '4'],  # two micro-batches of one process, one each of two
          'rl': ['--prompts-per-step', '2']}
 COMMON = ['--data', 'offline', '--device', 'cpu', '--source-tag', 'tiny']
@@ -23,7 +25,8 @@ def stages(tmp_path_factory):
     from nanochat_lit.chat_data import MathProblems
     from nanochat_lit.common import base_dir
     from nanochat_lit.gpt import build_model, config_from_depth
-    from nanochat_lit.sft import PaddedConversations, sft_loss
+    from nanochat_lit.midtrain import supervised_loss
+    from nanochat_lit.sft import PaddedConversations
     from nanochat_lit.tokenizer import Tokenizer
     base = tmp_path_factory.mktemp('stages')
     (base_dir()/'tasks').mkdir(parents=True, exist_ok=True)
@@ -38,7 +41,7 @@ def stages(tmp_path_factory):
     solutions = next(PaddedConversations(problems[:RL_PROMPTS], tokenizer, batch_size=RL_PROMPTS, seq_len=256))
     fit = torch.optim.AdamW(model.parameters(), lr=1e-2)
     for _ in range(100):
-        sft_loss(model, solutions).backward()
+        supervised_loss(model, solutions).backward()
         fit.step(); fit.zero_grad()
     _save(base, 'sft', 'tiny', model, tokenizer, 0)
     return base
@@ -118,3 +121,36 @@ def test_chinese_conversations(stages, stage):
     assert sorted(losses(stages, stage, 'zh')) == [1, 2, 3]
     meta = json.loads(next((stages/'checkpoints'/stage/'zh').glob('step_*/meta*.json')).read_text())
     assert meta['settings']['languages'] == 'zh' and meta['settings']['maker'] is None, meta['settings']
+
+
+@pytest.fixture
+def cuda_only_group(tmp_path, monkeypatch):
+    """A one-process gloo group registered only for CUDA tensors: on this CPU machine it refuses CPU tensors with the error NCCL gives
+    (NCCL, torchrun's backend on GPUs, has no CPU tensors), while tensors on the meta device pass through as no-ops. Yields the device
+    type of every tensor handed to `all_reduce`."""
+    import torch.distributed as dist
+    dist.init_process_group('cuda:gloo', store=dist.FileStore(str(tmp_path/'store'), 1), rank=0, world_size=1)
+    with pytest.raises(RuntimeError, match='No backend type associated with device type cpu'): dist.all_reduce(torch.zeros(1))
+    devices, real = [], dist.all_reduce
+    monkeypatch.setattr(dist, 'all_reduce', lambda tensor, *args, **kwargs: devices.append(tensor.device.type) or real(tensor, *args, **kwargs))
+    try: yield devices
+    finally: dist.destroy_process_group()
+
+
+def test_stage_collectives_run_on_the_model_device(cuda_only_group):
+    """What RL and SFT's chat evaluation sum over ranks lives on the model's device, as NCCL requires. The model here is on the meta device, so
+    the sum passes the group; reading its value afterwards fails, as only a meta tensor's can (on a GPU that is where the counts come back)."""
+    from types import SimpleNamespace
+    from nanochat_lit.chat_eval import sum_over_ranks
+    from nanochat_lit.rl import evaluate_pass_at_k, rollout_stats
+    meta = torch.device('meta')
+    reading_meta = pytest.raises((NotImplementedError, RuntimeError), match='meta')
+    with reading_meta: sum_over_ranks(3, 4, device=meta)
+    tokenizer = SimpleNamespace(render_for_completion=lambda conversation: [1, 2], decode=lambda ids: '#### 4')
+    engine = SimpleNamespace(model=SimpleNamespace(embed=SimpleNamespace(weight=torch.empty(1, device=meta))), tokenizer=tokenizer,
+                             context=64, generate_batch=lambda prompt, n, **sampling: ([[5]] * n, [[1]] * n))
+    problems = type('Problems', (), {'__len__': lambda self: 2, '__getitem__': lambda self, i: {'messages': []},
+                                     'evaluate': lambda self, conversation, reply: True})()
+    with reading_meta: evaluate_pass_at_k(engine, problems, num_samples=2, max_tokens=8)
+    with reading_meta: rollout_stats([SimpleNamespace(rewards=[1.0, 0.0], reply_tokens=[3, 5])], meta)
+    assert cuda_only_group == ['meta'] * 3, cuda_only_group
