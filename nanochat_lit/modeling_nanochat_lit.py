@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
-from transformers.cache_utils import DynamicCache, DynamicSlidingWindowLayer
+from transformers.cache_utils import DynamicCache, DynamicLayer
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
 from .configuration_nanochat_lit import NanoChatLitConfig
@@ -143,11 +143,10 @@ class NanoChatLitForCausalLM(NanoChatLitPreTrainedModel, GenerationMixin):
     def previous_embeddings(self, x:torch.Tensor, # normed embeddings of the new positions (B, T, hidden_size)
                             cache=None, key_padding=None) -> torch.Tensor:
         "For each new position, the normed embedding one position back: zeros at position 0 and after a padded position."
-        T, slot = x.size(1), self.config.num_hidden_layers  # the cache slot after the attention layers' keeps the last embedding
+        T, slot = x.size(1), self.config.num_hidden_layers  # the cache layer after the attention layers' keeps the embeddings
         if cache is not None:
-            if cache.layer_class_to_replicate is None and len(cache.layers) == slot:
-                cache.layers.append(DynamicSlidingWindowLayer(sliding_window=2))
-            x = cache.update(x[:, None], x[:, None], slot)[0][:, 0]  # the kept position, then the new ones
+            if cache.layer_class_to_replicate is None and len(cache.layers) == slot: cache.layers.append(DynamicLayer())
+            x = cache.update(x[:, None], x[:, None], slot)[0][:, 0]  # every position's embedding so far
         previous = x[:, -T - 1:-1]
         previous = F.pad(previous, (0, 0, T - previous.size(1), 0))
         if key_padding is not None: previous = previous * F.pad(key_padding, (1, 0))[:, -T - 1:-1, None].to(previous.dtype)
@@ -156,7 +155,7 @@ class NanoChatLitForCausalLM(NanoChatLitPreTrainedModel, GenerationMixin):
     def forward(self, input_ids:torch.LongTensor|None=None, # token ids (B, T)
                 attention_mask:torch.Tensor|None=None, # (B, past + T): 1 for real tokens, 0 for padding
                 position_ids:torch.LongTensor|None=None, # (B, T); default: past, past + 1, ...
-                cache=None, # a transformers Cache to continue and extend; created when use_cache is on and none is given
+                cache=None, # a transformers Cache to continue and extend; created when use_cache is on and none is given (past_key_values: the same)
                 labels:torch.LongTensor|None=None, # the ids to predict, aligned with input_ids (transformers shifts them); -100: left out
                 use_cache:bool|None=None, # default: config.use_cache
                 logits_to_keep:int=0, # compute the logits of the last this many positions only; 0: all
@@ -168,6 +167,7 @@ class NanoChatLitForCausalLM(NanoChatLitPreTrainedModel, GenerationMixin):
             raise ValueError(f"attention_mask has {attention_mask.dim()} dimensions; pass the (batch, length) mask of 1s and 0s "
                              "(a static cache, which makes 4-dimensional masks, is not supported: use the default DynamicCache)")
         c, (B, T) = self.config, input_ids.shape
+        cache = kwargs.pop('past_key_values', None) if cache is None else cache  # transformers' older name for the cache
         if (c.use_cache if use_cache is None else use_cache) and cache is None: cache = DynamicCache(config=c)
         past = cache.get_seq_length() if cache is not None else 0
         if position_ids is None: position_ids = (past + torch.arange(T, device=input_ids.device)).expand(B, T)

@@ -17,7 +17,7 @@ def run(base, script, *flags):
 def exportable(tmp_path_factory):
     """(base directory, model, tokenizer): an SFT run 'tiny' trained with --no-residual-scalars, a run 'scalars' with our default switches,
     runs 'qk' and 'backout' with recipe switches transformers' NanoChat cannot compute, a run 'rope' with nanochat's rotary base of
-    100,000, and a run 'recipe' with today's defaults (MODEL_RECIPE: sliding windows of 128 in a 256-token context, value embeddings,
+    100,000, a run 'unit-values' with the first value embeddings ('unit' gates) at that base, and a run 'recipe' with today's defaults (MODEL_RECIPE: sliding windows of 128 in a 256-token context, value embeddings,
     residual scalars, qk scale, smear, backout), every weight shaken so that every switch matters."""
     from nanochat_lit.gpt import build_model, config_from_depth
     from nanochat_lit.tokenizer import Tokenizer
@@ -31,7 +31,8 @@ def exportable(tmp_path_factory):
         for p in model.parameters(): p.add_(0.3 * torch.randn_like(p))
     _save(base, 'sft', 'tiny', model, tokenizer, 5)
     _save(base, 'sft', 'scalars', build_model(config_from_depth(2, tokenizer.vocab_size, **shape), 'cpu'), tokenizer, 5)
-    for tag, switch in (('qk', dict(qk_scale=1.2)), ('backout', dict(backout=True)), ('rope', dict(rotary_base=100_000.0))):
+    for tag, switch in (('qk', dict(qk_scale=1.2)), ('backout', dict(backout=True)), ('rope', dict(rotary_base=100_000.0)),
+                        ('unit-values', dict(value_embeds=True, value_embed_init='unit', rotary_base=100_000.0))):
         switched = build_model(config_from_depth(2, tokenizer.vocab_size, residual_scalars=False, **switch, **shape), 'cpu')
         switched.load_state_dict(model.state_dict(), strict=False)  # the same trained-looking weights
         _save(base, 'sft', tag, switched, tokenizer, 5)
@@ -162,9 +163,9 @@ def test_todays_recipe_exports_with_its_own_code(exportable, tmp_path):
     assert all(torch.equal(weight, imported.state_dict()[name]) for name, weight in ours.state_dict().items())
 
 
-@pytest.mark.parametrize('tag', ['scalars', 'qk', 'backout'])
+@pytest.mark.parametrize('tag', ['scalars', 'qk', 'backout', 'unit-values'])
 def test_each_switch_transformers_lacks_exports_with_its_own_code(exportable, tmp_path, tag):
-    "Residual scalars, a query/key scale and backout, each alone, also export with our code, and transformers computes our logits."
+    "Residual scalars, a query/key scale, backout and 'unit' value embeddings, each alone, export with our code, and transformers computes our logits."
     from nanochat_lit.checkpoint import load_model
     base, _, tokenizer = exportable
     done = run(base, 'nanochat_lit_export', '--stage', 'sft', '--model-tag', tag, '--out', str(tmp_path/tag))
