@@ -1,4 +1,5 @@
-"nanochat_lit_export as a person uses it: export a checkpoint that transformers loads, refusals and bad input, and an import the chat CLI talks to."
+"""nanochat_lit_export as a person uses it: checkpoints that transformers loads, natively or with our modelling code (today's recipe,
+in a process without nanochat_lit), bad input, and imports the chat CLI talks to."""
 import os, subprocess
 
 import pytest, torch
