@@ -345,7 +345,7 @@ def export(stage:str=None, # base, mid, sft or rl; exporting: default the most t
     export_hf(model, tokenizer, out)
     obstacle = native_obstacle(model)
     print(f"exported {meta['path']} to {out}: " + ("native, for transformers' NanoChat" if obstacle is None else
-          f"with its own modelling code, because of {obstacle}; load it with AutoModelForCausalLM.from_pretrained(..., trust_remote_code=True)"))
+          f"with its own modelling code, because of {obstacle}; load it with trust_remote_code=True (AutoModelForCausalLM and AutoTokenizer)"))
     return Path(out)
 
 def export_cli():
