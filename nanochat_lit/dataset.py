@@ -8,8 +8,8 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/dataset.html.md"""
 __all__ = ['SHARD_NAME', 'MANIFEST_FILE', 'SPLITS', 'WEB_URL', 'WEB_SHARDS', 'RETRY_HTTP_STATUS', 'DATASET_DEFAULTS',
            'shard_name', 'data_dir', 'list_shards', 'split_shards', 'ShardError', 'check_shard', 'read_row_group',
            'shard_languages', 'shuffled', 'cut_document', 'write_shards', 'shard_table', 'DownloadError',
-           'download_file', 'download_shards', 'web_indices', 'dataset_name', 'dataset_source', 'prepare_dataset',
-           'dataset_cli']
+           'download_file', 'download_shards', 'web_indices', 'dataset_name', 'dataset_source', 'check_same_corpora',
+           'prepare_dataset', 'dataset_cli']
 
 # %% ../nbs/04_dataset.ipynb #022839f7
 import functools, http.client, json, os, random, shutil, tempfile, time, urllib.error, urllib.request, warnings
@@ -296,6 +296,19 @@ def dataset_source(directory:str|Path) -> dict|None:
 
 def _recipe(source:dict) -> dict: return {k: v for k, v in source.items() if k != 'corpora'}
 
+def check_same_corpora(out_dir:Path, # the dataset folder
+                       mix:str, # the mix it is asked for
+                       recorded:dict|None, # the corpora and versions its manifest records; None for datasets made before they were recorded
+                       current:dict|None, # what `mix` means today (`corpora_versions`)
+                      ):
+    "Raise a `ConfigError` when the dataset was built from other corpora than the ones `mix` means today, naming those added and removed."
+    if recorded is None or current is None or recorded.keys() == current.keys(): return
+    added, removed = sorted(current.keys() - recorded.keys()), sorted(recorded.keys() - current.keys())
+    difference = '; '.join(f"{what}: {', '.join(names)}" for what, names in (('added', added), ('removed', removed)) if names)
+    raise ConfigError(f"dataset {out_dir} was built from the corpora {', '.join(sorted(recorded))} for mix {mix!r}, which now means "
+                      f"{', '.join(sorted(current))} ({difference}), so its shards are not the mix asked for; rebuild it from today's "
+                      "corpora with --force (force=True), or give another --output (output=) to keep this one")
+
 def prepare_dataset(sources:str=None, # offline corpora by language or name with weights (en, en:70,zh:30), or web for FineWeb-Edu shards
                     text_dir:str=None, # make the dataset from your own files instead (.txt, .md, .jsonl, .parquet, any text)
                     output:str=None, # the dataset folder (default: base_dir()/data/<name>)
@@ -333,6 +346,7 @@ def prepare_dataset(sources:str=None, # offline corpora by language or name with
     else: source = dict(kind='corpora', mix=s['sources'], **shape, corpora=corpora_versions(s['sources']))
     recorded = None if force else dataset_source(out_dir)
     if recorded is not None and _recipe(recorded) == _recipe(source):
+        check_same_corpora(out_dir, s['sources'], recorded.get('corpora'), source.get('corpora'))
         if changes := corpora_changes(recorded.get('corpora'), source.get('corpora')):
             warnings.warn(f"dataset {out_dir} was built from other versions of its corpora than the ones cached now ({'; '.join(changes)}); "
                           "reusing it as built, so runs on it stay comparable; force=True (--force) rebuilds it from today's corpora",

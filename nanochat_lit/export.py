@@ -1,4 +1,4 @@
-"""Hand a trained model to the rest of the world: `nanochat_lit_export` writes a folder that transformers loads as its `NanoChat` model, with our tokenizer and a chat template, and reads such a folder back into our GPT.
+"""Hand a trained model to the rest of the world: `nanochat_lit_export` writes a folder that transformers loads, as its own `NanoChat` model where that computes ours and otherwise with our modelling code from chapters 12a and 12b, with our tokenizer and a chat template; and it reads such a folder back into our GPT.
 
 Docs: https://nanochat-lit.github.io/nanochat_lit/export.html.md"""
 
@@ -6,27 +6,30 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/export.html.md"""
 
 # %% auto #0
 __all__ = ['EXPORTED_FIELDS', 'LAYER_NAMES', 'VOCABULARY_TABLES', 'ROTATED', 'RMS_NORM_EPS', 'CHAT_TEMPLATE',
-           'negate_second_halves', 'check_exportable', 'weight_names', 'hf_state_dict', 'gpt_state_dict', 'hf_config',
-           'save_hf_tokenizer', 'export_hf', 'gpt_config_from_hf', 'tokenizer_from_hf', 'load_hf', 'import_hf',
-           'export', 'export_cli']
+           'REMOTE_CODE_MODULES', 'AUTO_MAP', 'negate_second_halves', 'native_obstacle', 'check_exportable',
+           'weight_names', 'hf_state_dict', 'check_weight_names', 'gpt_state_dict', 'stop_tokens', 'hf_config',
+           'save_hf_tokenizer', 'remote_code_fields', 'remote_code_config', 'export_hf', 'gpt_config_from_hf',
+           'tokenizer_from_hf', 'load_hf', 'import_hf', 'export', 'export_cli']
 
 # %% ../nbs/13a_export.ipynb #f7cc2260
 import json, os, shutil, tempfile
 from dataclasses import asdict, fields
 from importlib import import_module
 from pathlib import Path
+from typing import Iterable
 
 import torch
 from .checkpoint import checkpoints_dir, list_checkpoints, load_model, save_checkpoint
 from .common import ConfigError, run_cli
-from .gpt import GPT, GPTConfig, build_model
+from .gpt import GPT, GPTConfig, SMEAR_GATE_CHANNELS, VALUE_GATE_CHANNELS, VALUE_GATE_RANGE, build_model
 from .tokenizer import Tokenizer, byte_to_unicode
 
 def _optional(module:str):
-    "Import `module` from the optional Hugging Face packages, or say how to install them."
+    "Import `module`, which needs the optional Hugging Face packages, or say how to install them."
     try: return import_module(module)
-    except ImportError: raise ConfigError(f"the Hugging Face export needs the {module.split('.')[0]} package, which is not installed; "
-                                          "pip install transformers safetensors") from None
+    except ImportError as e:
+        raise ConfigError(f"the Hugging Face export needs the {(e.name or module).split('.')[0]} package, which is not installed; "
+                          "pip install transformers safetensors") from None
 
 def negate_second_halves(weight:torch.Tensor, # a query or key projection, (heads × head_dim, model_dim)
                          head_dim:int) -> torch.Tensor:
@@ -36,43 +39,44 @@ def negate_second_halves(weight:torch.Tensor, # a query or key projection, (head
     return weight * sign.repeat(weight.size(0) // head_dim)[:, None]
 
 # %% ../nbs/13a_export.ipynb #03a95642
-EXPORTED_FIELDS = {  # GPTConfig field -> what the export does with it
-    'vocab_size': 'vocab_size (tables cut to it)', 'sequence_len': 'max_position_embeddings', 'n_layer': 'num_hidden_layers',
-    'model_dim': 'hidden_size', 'head_dim': 'hidden_size / num_attention_heads', 'n_kv_head': 'num_key_value_heads',
-    'softcap': 'final_logit_softcapping', 'window_pattern': 'refused unless every layer is L',
-    'value_embeds': 'refused', 'residual_scalars': 'refused unless every λ is 1 and every μ is 0',
-    'rotary_base': 'rope_parameters.rope_theta', 'qk_scale': 'refused unless 1', 'smear': 'refused unless its λ is 0',
-    'backout': 'refused unless its β is 0', 'embed_init_std': 'initialisation only', 'mlp_up_init_scale': 'initialisation only',
-    'layered_scalar_init': 'initialisation only', 'value_embed_init': 'initialisation and value gates: refused with value_embeds'}
+EXPORTED_FIELDS = {  # GPTConfig field -> what the native folder | the custom-code folder (chapter 12a's fields) does with it
+    'vocab_size': 'vocab_size, tables cut to it | vocab_size, tables kept at padded_vocab_size', 'sequence_len': 'max_position_embeddings | same',
+    'n_layer': 'num_hidden_layers | same', 'model_dim': 'hidden_size | same', 'head_dim': 'hidden_size / num_attention_heads | head_dim',
+    'n_kv_head': 'num_key_value_heads | same', 'softcap': 'final_logit_softcapping | same',
+    'window_pattern': 'only if every layer is L | layer_types and sliding_window', 'value_embeds': 'only if off | value_embed_layers',
+    'residual_scalars': 'only if every λ is 1 and every μ is 0 | residual_scalars', 'rotary_base': 'rope_parameters.rope_theta | rotary_base',
+    'qk_scale': 'only if 1 | qk_scale', 'smear': 'only if its λ is 0 | smear and smear_gate_channels',
+    'backout': 'only if its β is 0 | backout and backout_layer', 'embed_init_std': 'initialisation only | same',
+    'mlp_up_init_scale': 'initialisation only | same', 'layered_scalar_init': 'initialisation only | same',
+    'value_embed_init': 'initialisation only | value_gate_channels and value_gate_range'}
 
-def check_exportable(model:GPT):
-    "Raise a `ConfigError` naming the first feature of `model` that transformers' NanoChat cannot express, and the flag that turns it off."
+def native_obstacle(model:GPT) -> str|None:
+    "The first feature of `model` that transformers' NanoChat cannot compute, in words; None when the native folder computes the model exactly."
     c = model.config
     if any(window < c.sequence_len for window in c.window_sizes):
-        raise ConfigError(f"sliding windows (window_pattern={c.window_pattern!r}) cannot be exported: transformers' NanoChat lets every "
-                          "layer see the whole context; train with --window-pattern L")
-    if c.value_embeds:
-        raise ConfigError("value embeddings (value_embeds=True) cannot be exported: transformers' NanoChat has no value tables or gates; "
-                          "train without --value-embeds")
+        return f"sliding windows (window_pattern={c.window_pattern!r}): transformers' NanoChat lets every layer see the whole context"
+    if c.value_embeds: return "value embeddings (value_embeds=True): transformers' NanoChat has no value tables or gates"
     if c.residual_scalars and not (bool((model.resid_lambdas == 1).all()) and bool((model.x0_lambdas == 0).all())):
-        raise ConfigError(f"residual scalars (residual_scalars=True, resid_lambdas from {model.resid_lambdas.min().item():.3g} to "
-                          f"{model.resid_lambdas.max().item():.3g}, x0_lambdas up to {model.x0_lambdas.abs().max().item():.3g} in size) cannot "
-                          "be exported: transformers' NanoChat has no per-layer scalars and never feeds the embedding back into later layers; "
-                          "train with --no-residual-scalars")
+        return (f"residual scalars (resid_lambdas from {model.resid_lambdas.min().item():.3g} to {model.resid_lambdas.max().item():.3g}, "
+                f"x0_lambdas up to {model.x0_lambdas.abs().max().item():.3g} in size): transformers' NanoChat has no per-layer scalars "
+                "and never feeds the embedding back into later layers")
     if c.qk_scale != 1:
-        raise ConfigError(f"a query/key scale (qk_scale={c.qk_scale}) cannot be exported: transformers' NanoChat scales attention scores by "
-                          "1/√head_dim only, and its QK-norm has no gain that could carry the scale; train with --qk-scale 1")
+        return (f"a query/key scale (qk_scale={c.qk_scale}): transformers' NanoChat scales attention scores by 1/√head_dim only, "
+                "and its QK-norm has no gain that could carry the scale")
     if c.smear and model.smear_lambda.item() != 0:
-        raise ConfigError(f"smear (smear=True, λ={model.smear_lambda.item():.3g}) cannot be exported: transformers' NanoChat never mixes the "
-                          "previous token's embedding into a position; train without --smear")
+        return f"smear (λ={model.smear_lambda.item():.3g}): transformers' NanoChat never mixes the previous token's embedding into a position"
     if c.backout and model.backout_lambda.item() != 0:
-        raise ConfigError(f"backout (backout=True, β={model.backout_lambda.item():.3g}) cannot be exported: transformers' NanoChat feeds the "
-                          "final norm the residual stream as it is; train without --backout")
+        return f"backout (β={model.backout_lambda.item():.3g}): transformers' NanoChat feeds the final norm the residual stream as it is"
+    return None
+
+def check_exportable(model:GPT):
+    "Raise a `ConfigError` for a switch of `model` that the export does not know (one added after this chapter): neither folder is known to compute it."
+    c = model.config
     for field in fields(c):
         if field.name not in EXPORTED_FIELDS and getattr(c, field.name) != field.default:
             raise ConfigError(f"{field.name}={getattr(c, field.name)!r} is a model switch the export does not know, so it cannot tell whether "
-                              f"transformers' NanoChat computes it; export a model with {field.name}={field.default!r}, or teach "
-                              "nanochat_lit.export the switch")
+                              f"transformers would compute it; export a model with {field.name}={field.default!r}, or teach "
+                              "nanochat_lit.export and chapter 12b's model the switch")
 
 # %% ../nbs/13a_export.ipynb #693fdedb
 LAYER_NAMES = {'attn.query': 'self_attn.q_proj', 'attn.key': 'self_attn.k_proj', 'attn.value': 'self_attn.v_proj',
@@ -81,29 +85,36 @@ VOCABULARY_TABLES = ('embed.weight', 'lm_head.weight')
 ROTATED = ('attn.query.weight', 'attn.key.weight')  # re-signed by negate_second_halves
 
 def weight_names(config:GPTConfig) -> dict:
-    "{our parameter name: transformers' NanoChat name} for every weight of an exportable GPT of this shape."
+    "{our parameter name: transformers' NanoChat name} for every weight of a native-exportable GPT of this shape."
     names = {'embed.weight': 'model.embed_tokens.weight', 'lm_head.weight': 'lm_head.weight'}
     for i in range(config.n_layer):
         names.update({f'blocks.{i}.{ours}.weight': f'model.layers.{i}.{theirs}.weight' for ours, theirs in LAYER_NAMES.items()})
     return names
 
 def hf_state_dict(model:GPT) -> dict:
-    "Our weights under transformers' names, in float32: vocabulary tables cut to `vocab_size`, query and key rows re-signed."
-    check_exportable(model)
+    "Our weights under transformers' NanoChat names, in float32: vocabulary tables cut to `vocab_size`, query and key rows re-signed."
+    if obstacle := native_obstacle(model):
+        raise ConfigError(f"transformers' NanoChat cannot compute this model: {obstacle}; export_hf writes it with its own modelling code instead")
     c, state = model.config, model.state_dict()
     def convert(name, weight):
         if name in VOCABULARY_TABLES: return weight[:c.vocab_size]
         return negate_second_halves(weight, c.head_dim) if name.endswith(ROTATED) else weight
     return {theirs: convert(ours, state[ours]).to('cpu', torch.float32).contiguous() for ours, theirs in weight_names(c).items()}
 
-def gpt_state_dict(state:dict, # transformers' names -> tensors, e.g. from model.safetensors
+def check_weight_names(state:dict, # names -> tensors, e.g. from model.safetensors
+                       expected:Iterable[str], # the names the model needs
+                      ):
+    "Raise a `ConfigError` counting and naming missing and unknown weights."
+    expected = set(expected)
+    missing, unknown = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unknown:
+        raise ConfigError(f"the weights do not fit a model of this config: {len(missing)} missing ({', '.join(missing[:3])}), "
+                          f"{len(unknown)} unknown ({', '.join(unknown[:3])}); export the model again with nanochat_lit_export")
+
+def gpt_state_dict(state:dict, # transformers' NanoChat names -> tensors, e.g. from model.safetensors
                    config:GPTConfig) -> dict:
     "The inverse of `hf_state_dict`: our names, query and key rows re-signed back, vocabulary tables padded with zero rows."
-    names = weight_names(config)
-    missing, unknown = sorted(set(names.values()) - set(state)), sorted(set(state) - set(names.values()))
-    if missing or unknown:
-        raise ConfigError(f"the weights do not fit a NanoChat of this config: {len(missing)} missing ({', '.join(missing[:3])}), "
-                          f"{len(unknown)} unknown ({', '.join(unknown[:3])}); export the model again with nanochat_lit_export")
+    check_weight_names(state, weight_names(config).values())
     def convert(name, weight):
         if name in VOCABULARY_TABLES: return torch.cat([weight, weight.new_zeros(config.padded_vocab_size - len(weight), weight.size(1))])
         return negate_second_halves(weight, config.head_dim) if name.endswith(ROTATED) else weight
@@ -112,15 +123,19 @@ def gpt_state_dict(state:dict, # transformers' names -> tensors, e.g. from model
 # %% ../nbs/13a_export.ipynb #518b5a17
 RMS_NORM_EPS = torch.finfo(torch.float32).eps  # what F.rms_norm adds in float32 when no eps is given
 
-def hf_config(config:GPTConfig, tokenizer:Tokenizer):
-    "transformers' `NanoChatConfig` for an exportable GPT of this shape, with the engine's stop tokens."
-    NanoChatConfig = _optional('transformers').NanoChatConfig
+def stop_tokens(tokenizer:Tokenizer) -> dict:
+    "The engine's stop tokens as transformers' `bos_token_id` and `eos_token_id` (`<|assistant_end|>` first, then `<|bos|>`)."
     bos, end = tokenizer.bos_token_id, tokenizer.encode_special('<|assistant_end|>')
+    return dict(bos_token_id=bos, eos_token_id=[end, bos])
+
+def hf_config(config:GPTConfig, tokenizer:Tokenizer):
+    "transformers' `NanoChatConfig` for a native-exportable GPT of this shape, with the engine's stop tokens."
+    NanoChatConfig = _optional('transformers').NanoChatConfig
     return NanoChatConfig(vocab_size=config.vocab_size, hidden_size=config.model_dim, intermediate_size=4 * config.model_dim,
                           num_hidden_layers=config.n_layer, num_attention_heads=config.n_head, num_key_value_heads=config.n_kv_head,
                           max_position_embeddings=config.sequence_len, hidden_act='relu2', rms_norm_eps=RMS_NORM_EPS,
                           rope_parameters={'rope_type': 'default', 'rope_theta': config.rotary_base}, final_logit_softcapping=config.softcap,
-                          attention_bias=False, tie_word_embeddings=False, bos_token_id=bos, eos_token_id=[end, bos], pad_token_id=None,
+                          attention_bias=False, tie_word_embeddings=False, **stop_tokens(tokenizer), pad_token_id=None,
                           architectures=['NanoChatForCausalLM'])
 
 # %% ../nbs/13a_export.ipynb #b9720a5e
@@ -165,23 +180,54 @@ def save_hf_tokenizer(tokenizer:Tokenizer, directory:str|Path, # where tokenizer
                                  chat_template=CHAT_TEMPLATE, model_max_length=model_max_length)
     hf.save_pretrained(directory)
 
+# %% ../nbs/13a_export.ipynb #9e0824b0
+REMOTE_CODE_MODULES = ('configuration_nanochat_lit', 'modeling_nanochat_lit')  # chapters 12a and 12b, copied into a custom-code folder
+AUTO_MAP = {'AutoConfig': 'configuration_nanochat_lit.NanoChatLitConfig',
+            'AutoModelForCausalLM': 'modeling_nanochat_lit.NanoChatLitForCausalLM'}
+
+def remote_code_fields(config:GPTConfig) -> dict:
+    "What chapter 12b's model must compute for a GPT of this shape, as chapter 12a's `NanoChatLitConfig` fields."
+    with torch.device('meta'): layout = GPT(config)  # chapter 2's derived facts, from a model that allocates nothing
+    sliding = [window < config.sequence_len for window in layout.window_sizes]
+    return dict(vocab_size=config.vocab_size, padded_vocab_size=config.padded_vocab_size, hidden_size=config.model_dim,
+                num_hidden_layers=config.n_layer, head_dim=config.head_dim, num_attention_heads=config.n_head,
+                num_key_value_heads=config.n_kv_head, max_position_embeddings=config.sequence_len,
+                layer_types=['sliding_attention' if s else 'full_attention' for s in sliding],
+                sliding_window=min(layout.window_sizes) if any(sliding) else None, value_embed_layers=config.value_embed_layers,
+                value_gate_channels=VALUE_GATE_CHANNELS[config.value_embed_init], value_gate_range=VALUE_GATE_RANGE[config.value_embed_init],
+                residual_scalars=config.residual_scalars, qk_scale=config.qk_scale, rotary_base=config.rotary_base, smear=config.smear,
+                smear_gate_channels=SMEAR_GATE_CHANNELS, backout=config.backout, backout_layer=layout.backout_layer,
+                final_logit_softcapping=config.softcap)
+
+def remote_code_config(config:GPTConfig, tokenizer:Tokenizer):
+    "Chapter 12a's `NanoChatLitConfig` for a GPT of this shape, with the engine's stop tokens, our `GPTConfig` and the `auto_map`."
+    NanoChatLitConfig = _optional('nanochat_lit.configuration_nanochat_lit').NanoChatLitConfig
+    return NanoChatLitConfig(**remote_code_fields(config), **stop_tokens(tokenizer), pad_token_id=None, nanochat_lit_config=asdict(config),
+                             architectures=['NanoChatLitForCausalLM'], auto_map=AUTO_MAP)
+
 # %% ../nbs/13a_export.ipynb #387adb2a
 def export_hf(model:GPT, tokenizer:Tokenizer,
               out:str|Path, # the folder to write; it must not exist, or be empty
              ) -> Path:
-    "Write `model` and `tokenizer` as a Hugging Face folder that transformers loads as `NanoChatForCausalLM`, appearing complete or not at all."
+    "Write `model` and `tokenizer` as a Hugging Face folder, complete or not at all: native where transformers' NanoChat computes the model, else with our modelling code."
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} already exists and is not an empty folder; choose a new folder, or delete this one first")
-    state = hf_state_dict(model)  # refuses what transformers cannot express, before anything is written
+    check_exportable(model)  # refuses what neither folder is known to compute, before anything is written
     transformers, save_file = _optional('transformers'), _optional('safetensors.torch').save_file
+    if native_obstacle(model) is None: config, state, code = hf_config(model.config, tokenizer), hf_state_dict(model), []
+    else:
+        config = remote_code_config(model.config, tokenizer)
+        state = {name: weight.to('cpu', torch.float32).contiguous() for name, weight in model.state_dict().items()}  # chapter 12b keeps our names
+        code = [Path(_optional(f'nanochat_lit.{name}').__file__) for name in REMOTE_CODE_MODULES]
     staging = out.parent/f'.{out.name}.partial'
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        hf_config(model.config, tokenizer).save_pretrained(staging)
-        end, bos = tokenizer.encode_special('<|assistant_end|>'), tokenizer.bos_token_id
-        transformers.GenerationConfig(bos_token_id=bos, eos_token_id=[end, bos], pad_token_id=end).save_pretrained(staging)
+        config.save_pretrained(staging)
+        for path in code: shutil.copyfile(path, staging/path.name)
+        tokens = stop_tokens(tokenizer)
+        transformers.GenerationConfig(**tokens, pad_token_id=tokens['eos_token_id'][0]).save_pretrained(staging)
         save_file(state, staging/'model.safetensors', metadata={'format': 'pt'})
         save_hf_tokenizer(tokenizer, staging, model.config.sequence_len)
         os.replace(staging, out)  # also replaces an empty folder
@@ -191,13 +237,28 @@ def export_hf(model:GPT, tokenizer:Tokenizer,
     return out
 
 # %% ../nbs/13a_export.ipynb #765d5f7e
-def gpt_config_from_hf(hf:dict, # config.json of a transformers NanoChat
+def _gpt_config_from_remote_code(hf:dict) -> GPTConfig:
+    "The `GPTConfig` a custom-code folder records, checked against every field its modelling code reads."
+    recorded = hf.get('nanochat_lit_config')
+    try: config = GPTConfig(**recorded)
+    except TypeError: raise ConfigError(f"config.json has nanochat_lit_config={recorded!r}, which is not a GPTConfig; "
+                                        "export the model again with nanochat_lit_export") from None
+    for key, value in remote_code_fields(config).items():
+        if hf.get(key) != value:
+            raise ConfigError(f"config.json has {key}={hf.get(key)!r}, but the GPTConfig it records (nanochat_lit_config) gives {key}={value!r}; "
+                              "export the model again with nanochat_lit_export")
+    return config
+
+def gpt_config_from_hf(hf:dict, # config.json of a folder export_hf wrote: transformers' NanoChat or our NanoChatLit
                       ) -> GPTConfig:
-    "Our `GPTConfig` for a transformers NanoChat config; refuses a setting our GPT cannot reproduce."
+    "Our `GPTConfig` for a NanoChat or NanoChatLit config; refuses a setting our GPT cannot reproduce."
+    if hf.get('model_type') == 'nanochat_lit': return _gpt_config_from_remote_code(hf)
     required = {'model_type': 'nanochat', 'hidden_act': 'relu2', 'attention_bias': False, 'tie_word_embeddings': False,
                 'intermediate_size': 4 * hf.get('hidden_size', 0)}
     for key, value in required.items():
-        if hf.get(key) != value: raise ConfigError(f"config.json has {key}={hf.get(key)!r}; our GPT computes only {key}={value!r}")
+        if hf.get(key) != value:
+            raise ConfigError(f"config.json has {key}={hf.get(key)!r}; our GPT computes only {key}={value!r}"
+                              + (" or a nanochat_lit custom-code folder" if key == 'model_type' else ''))
     rope = hf.get('rope_parameters') or {}
     if set(rope) != {'rope_type', 'rope_theta'} or rope['rope_type'] != 'default':
         raise ConfigError(f"config.json has rope_parameters={rope!r}; our GPT computes only the default rotary embedding, "
@@ -235,18 +296,22 @@ def tokenizer_from_hf(path:str|Path) -> Tokenizer:
     return tokenizer
 
 def load_hf(directory:str|Path) -> tuple[GPT, Tokenizer]:
-    "Our GPT (float32, on the CPU, in eval mode) and `Tokenizer` from a folder that `export_hf` wrote."
+    "Our GPT (float32, on the CPU, in eval mode) and `Tokenizer` from a folder that `export_hf` wrote, native or custom-code."
     directory = Path(directory)
     for name in ('config.json', 'model.safetensors', 'tokenizer.json'):
         if not (directory/name).is_file():
             raise ConfigError(f"{directory} has no {name}; --from-hf reads a folder that nanochat_lit_export --out wrote "
                               "(config.json, model.safetensors, tokenizer.json)")
-    config = gpt_config_from_hf(json.loads((directory/'config.json').read_text()))
+    hf = json.loads((directory/'config.json').read_text())
+    config = gpt_config_from_hf(hf)
     tokenizer = tokenizer_from_hf(directory/'tokenizer.json')
     if tokenizer.vocab_size != config.vocab_size:
         raise ConfigError(f"{directory}: tokenizer.json has {tokenizer.vocab_size:,} tokens but config.json says vocab_size={config.vocab_size:,}")
     model = build_model(config, 'cpu')
-    model.load_state_dict(gpt_state_dict(_optional('safetensors.torch').load_file(directory/'model.safetensors'), config))
+    state = _optional('safetensors.torch').load_file(directory/'model.safetensors')
+    if hf['model_type'] == 'nanochat': state = gpt_state_dict(state, config)
+    else: check_weight_names(state, model.state_dict())
+    model.load_state_dict(state)
     return model.eval(), tokenizer
 
 # %% ../nbs/13a_export.ipynb #8b71135f
@@ -255,7 +320,7 @@ def import_hf(directory:str|Path, # a folder that export_hf wrote
               model_tag:str|None=None, # default: the folder's name
               step:int=0, # the step number of the saved checkpoint
              ) -> Path:
-    "Save a Hugging Face NanoChat folder as one of our checkpoints, with its tokenizer beside the run; returns the checkpoint's path."
+    "Save a Hugging Face folder that `export_hf` wrote as one of our checkpoints, with its tokenizer beside the run; returns the checkpoint's path."
     model, tokenizer = load_hf(directory)
     run = checkpoints_dir(model_tag or Path(directory).resolve().name, stage)
     if list_checkpoints(run): raise ConfigError(f"{run} already has checkpoints; choose another --model-tag")
@@ -270,7 +335,7 @@ def export(stage:str=None, # base, mid, sft or rl; exporting: default the most t
            out:str=None, # write a Hugging Face folder here (new or empty)
            from_hf:str=None, # instead read this Hugging Face folder back into one of our checkpoints
           ) -> Path:
-    "Export a checkpoint as a Hugging Face folder for transformers' NanoChat (--out DIR), or import such a folder as a checkpoint (--from-hf DIR)."
+    "Export a checkpoint as a Hugging Face folder that transformers loads (--out DIR), or import such a folder as a checkpoint (--from-hf DIR)."
     if (out is None) == (from_hf is None): raise ConfigError("give exactly one of --out DIR (export a checkpoint) or --from-hf DIR (import a folder)")
     if from_hf is not None:
         path = import_hf(from_hf, stage or 'sft', model_tag, step or 0)
@@ -278,7 +343,9 @@ def export(stage:str=None, # base, mid, sft or rl; exporting: default the most t
         return path
     model, tokenizer, meta = load_model(stage, model_tag, step, device='cpu')
     export_hf(model, tokenizer, out)
-    print(f"exported {meta['path']} to {out}")
+    obstacle = native_obstacle(model)
+    print(f"exported {meta['path']} to {out}: " + ("native, for transformers' NanoChat" if obstacle is None else
+          f"with its own modelling code, because of {obstacle}; load it with trust_remote_code=True (AutoModelForCausalLM and AutoTokenizer)"))
     return Path(out)
 
 def export_cli():
