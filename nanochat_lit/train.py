@@ -8,8 +8,8 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/pretrain.html.md"""
 __all__ = ['TRAIN_DEFAULTS', 'MODEL_RECIPE', 'OPTIMIZER_RECIPE', 'MOMENTUM_SCHEDULES', 'WEIGHT_DECAY_SCHEDULES', 'SAMPLE_PROMPTS',
            'STAGE_TRAINERS', 'TrainPlan', 'plan_training', 'describe_plan', 'warmdown_remaining', 'lr_multiplier',
            'muon_momentum_schedule', 'weight_decay_multiplier', 'set_schedules', 'read_metrics', 'MetricsLog',
-           'compile_for_training', 'train_loop', 'warn_if_corpora_differ', 'tokenizer_record', 'check_trainable_dtype',
-           'train_base', 'stage_trainer', 'train_cli', 'LossPlot']
+           'use_deterministic_cpu_kernels', 'compile_for_training', 'train_loop', 'warn_if_corpora_differ',
+           'tokenizer_record', 'check_trainable_dtype', 'train_base', 'stage_trainer', 'train_cli', 'LossPlot']
 
 # %% ../nbs/05b_pretrain.ipynb #c92187db
 import argparse, importlib, json, math, sys, time, warnings
@@ -187,12 +187,18 @@ def _wandb_run(run:str, config:dict):
     return wandb.init(project='nanochat_lit', name=run, config=config)
 
 # %% ../nbs/05b_pretrain.ipynb #e89dc2b4
+def use_deterministic_cpu_kernels():
+    "Make compiled training on the CPU reproducible bit for bit; for the rest of the process (torch.compile guards on the setting)."
+    torch.use_deterministic_algorithms(True, warn_only=True)  # on the CPU only compiled kernels change; warn_only: no eager op raises
+    torch.utils.deterministic.fill_uninitialized_memory = False  # filling every new tensor with NaN costs time and changes no result
+
 def compile_for_training(model:GPT, # the model to compile
                          batch_shape:tuple, # (rows, tokens) of every training and evaluation batch
                          enabled:bool=True, # False: return the model itself
                         ) -> tuple:
     "(forward, seconds): `torch.compile(model)` with both graphs compiled on a batch of zeros, or `model` if disabled or compiling fails."
     if not enabled: return model, 0.0
+    if model.embed.weight.device.type == 'cpu': use_deterministic_cpu_kernels()
     start, compiled = time.perf_counter(), torch.compile(model)
     zeros = torch.zeros(batch_shape, dtype=torch.long, device=model.embed.weight.device)
     try:
