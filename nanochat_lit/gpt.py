@@ -488,7 +488,7 @@ class Hyperparameters:
                     scalar_lr=self.scalar_lr, weight_decay=self.weight_decay)
 
 def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `config_from_depth`
-                           target_param_data_ratio:float=10.5, # training tokens per scaling parameter (10.5: nanochat's compute-optimal)
+                           target_param_data_ratio:float=12, # training tokens per scaling parameter (12: nanochat's compute-optimal)
                            total_batch_size:int=-1, # tokens per step; -1: B_ref · (D / D_ref)^0.383, a power of two
                            num_iterations:int=-1, # optimizer steps; -1: ⌈D / B⌉
                            aspect_ratio:int=64, # the dial's model_dim per layer, for the depth-12 reference model
@@ -500,7 +500,7 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
                            lr_scale:float=1.0, # multiplies every learning rate after the scaling rules: a measured correction where they extrapolate far (chapter 5b)
                           ) -> Hyperparameters:
     "Token budget, batch size, learning rates and weight decay for `config`, scaled from the depth-12 reference."
-    if target_param_data_ratio <= 0: raise ConfigError(f"target_param_data_ratio={target_param_data_ratio} must be positive, e.g. 10.5")
+    if target_param_data_ratio <= 0: raise ConfigError(f"target_param_data_ratio={target_param_data_ratio} must be positive, e.g. 12")
     if total_batch_size != -1 and total_batch_size < 1:
         raise ConfigError(f"total_batch_size={total_batch_size} must be a positive number of tokens, or -1 to derive it")
     if num_iterations != -1 and num_iterations < 1:

@@ -8,8 +8,8 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/pretrain.html.md"""
 __all__ = ['TRAIN_DEFAULTS', 'MODEL_RECIPE', 'OPTIMIZER_RECIPE', 'MOMENTUM_SCHEDULES', 'WEIGHT_DECAY_SCHEDULES', 'SAMPLE_PROMPTS',
            'STAGE_TRAINERS', 'TrainPlan', 'plan_training', 'describe_plan', 'warmdown_remaining', 'lr_multiplier',
            'muon_momentum_schedule', 'weight_decay_multiplier', 'set_schedules', 'read_metrics', 'MetricsLog',
-           'compile_for_training', 'train_loop', 'warn_if_corpora_differ', 'tokenizer_record', 'check_trainable_dtype',
-           'train_base', 'stage_trainer', 'train_cli', 'LossPlot']
+           'use_deterministic_cpu_kernels', 'compile_for_training', 'train_loop', 'warn_if_corpora_differ',
+           'tokenizer_record', 'check_trainable_dtype', 'train_base', 'stage_trainer', 'train_cli', 'LossPlot']
 
 # %% ../nbs/05b_pretrain.ipynb #c92187db
 import argparse, importlib, json, math, sys, time, warnings
@@ -34,8 +34,8 @@ from .checkpoint import (checkpoints_dir, find_checkpoint, load_checkpoint, rng_
 
 # %% ../nbs/05b_pretrain.ipynb #95a9ae45
 TRAIN_DEFAULTS = dict(device='auto', depth=20, aspect_ratio=64, head_dim=128, max_seq_len=2048, device_batch_size=32,
-                      total_batch_size=-1, num_iterations=-1, target_param_data_ratio=10.5, lr_scale=1.0, sources='en',
-                      nproc_per_node=1, vocab_size=65536, compile=True, fp8=False, eval_every=250, eval_tokens=10_485_760,
+                      total_batch_size=-1, num_iterations=-1, target_param_data_ratio=12, lr_scale=1.0, sources='en',
+                      nproc_per_node=1, vocab_size=32768, compile=True, fp8=False, eval_every=250, eval_tokens=41_943_040,
                       sample_every=2000, save_every=1000)
 # chapters 2 and 3's switches that this chapter's ablation made the defaults (section "nanochat's recipe, measured on a CPU")
 MODEL_RECIPE = dict(window_pattern='SSSL', value_embeds=True, value_embed_init='scaled', qk_scale=1.2, embed_init_std=0.8,
@@ -73,7 +73,7 @@ class TrainPlan:
 
 def plan_training(vocab_size:int, world_size:int, depth:int, aspect_ratio:int, head_dim:int, max_seq_len:int,
                   device_batch_size:int, total_batch_size:int=-1, num_iterations:int=-1,
-                  target_param_data_ratio:float=10.5, flops_budget:float|None=None,
+                  target_param_data_ratio:float=12, flops_budget:float|None=None,
                   switches:dict|None=None, # the model's switches (window_pattern, value_embeds, smear, ...); None: MODEL_RECIPE
                   fp8:bool=False, # float8 matmuls in the block linears while training (chapter 2)
                   **lrs) -> TrainPlan:
@@ -187,12 +187,18 @@ def _wandb_run(run:str, config:dict):
     return wandb.init(project='nanochat_lit', name=run, config=config)
 
 # %% ../nbs/05b_pretrain.ipynb #e89dc2b4
+def use_deterministic_cpu_kernels():
+    "Make compiled training on the CPU reproducible bit for bit; for the rest of the process (torch.compile guards on the setting)."
+    torch.use_deterministic_algorithms(True, warn_only=True)  # on the CPU only compiled kernels change; warn_only: no eager op raises
+    torch.utils.deterministic.fill_uninitialized_memory = False  # filling every new tensor with NaN costs time and changes no result
+
 def compile_for_training(model:GPT, # the model to compile
                          batch_shape:tuple, # (rows, tokens) of every training and evaluation batch
                          enabled:bool=True, # False: return the model itself
                         ) -> tuple:
     "(forward, seconds): `torch.compile(model)` with both graphs compiled on a batch of zeros, or `model` if disabled or compiling fails."
     if not enabled: return model, 0.0
+    if model.embed.weight.device.type == 'cpu': use_deterministic_cpu_kernels()
     start, compiled = time.perf_counter(), torch.compile(model)
     zeros = torch.zeros(batch_shape, dtype=torch.long, device=model.embed.weight.device)
     try:
@@ -348,7 +354,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                device_batch_size:int=None, # rows per forward pass on one device
                total_batch_size:int=None, # tokens per optimizer step; -1 derives it from the dial
                num_iterations:int=None, # optimizer steps; -1 derives them from flops_budget or target_param_data_ratio
-               target_param_data_ratio:float=None, # training tokens per scaling parameter (matrices + lm_head; 10.5 compute-optimal, 8 speedrun, 20 Chinchilla)
+               target_param_data_ratio:float=None, # training tokens per scaling parameter (matrices + lm_head; default 12, compute-optimal; 8 speedrun, 20 Chinchilla)
                flops_budget:float=None, # stop after this many training FLOPs instead
                embedding_lr:float=None, unembedding_lr:float=None, matrix_lr:float=None, scalar_lr:float=None, # peak learning rates at the depth-12 reference, which the dial scales like the defaults (0.3, 0.004, 0.02, 0.5)
                weight_decay:float=None, # Muon weight decay at the depth-12 reference, scaled by the dial (default 0.2)
@@ -363,7 +369,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                momentum_schedule:str='rise_fall', # Muon momentum: rise_fall (0.85 to 0.97, then to 0.90 in the warm-down; nanochat) or rise (to 0.95)
                weight_decay_schedule:str='cosine', # Muon weight decay falls to zero: cosine (nanochat) or linear
                eval_every:int=None, # steps between validation bpb evaluations (0: only at the end; default 250)
-               eval_tokens:int=None, # validation tokens per evaluation, across all ranks (default 10,485,760)
+               eval_tokens:int=None, # validation tokens per evaluation, across all ranks (default 41,943,040)
                sample_every:int=None, # steps between samples (0: only at the end; default 2000)
                save_every:int=None, # steps between checkpoints (0: only at the end; default 1000)
                keep_checkpoints:int=3, # newest checkpoints to keep
