@@ -6,16 +6,16 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/common.html.md"""
 
 # %% auto #0
 __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'CUDA_ALLOCATOR_SETTINGS', 'ALLOCATOR_VARS', 'DTYPES', 'TORCHRUN_VARS',
-           'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff', 'ConfigError', 'check_torch_version',
-           'autodetect_device', 'default_allocator_settings', 'compute_dtype', 'env_vars', 'DistInfo',
-           'setup_distributed', 'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0', 'get_logger',
-           'base_dir', 'check_shared_base_dir', 'atomic_write', 'report_dir', 'write_report_section', 'seed_everything',
-           'settings_path', 'load_presets', 'resolve_settings', 'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes',
-           'peak_reserved_bytes', 'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report',
-           'format_report', 'show_env', 'show_env_cli']
+           'DOWNLOAD_CACHES', 'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff', 'ConfigError',
+           'check_torch_version', 'autodetect_device', 'default_allocator_settings', 'compute_dtype', 'env_vars',
+           'DistInfo', 'setup_distributed', 'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0',
+           'get_logger', 'base_dir', 'scratch_base_dir', 'check_shared_base_dir', 'atomic_write', 'report_dir',
+           'write_report_section', 'seed_everything', 'settings_path', 'load_presets', 'resolve_settings',
+           'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes', 'peak_reserved_bytes', 'synchronize', 'Throughput',
+           'ThroughputMeter', 'run_cli', 'env_report', 'format_report', 'show_env', 'show_env_cli']
 
 # %% ../nbs/00_common.ipynb #c44664ea
-import argparse, json, logging, os, platform, random, re, resource, sys, tempfile, time, uuid, warnings
+import argparse, atexit, json, logging, os, platform, random, re, resource, shutil, sys, tempfile, time, uuid, warnings
 from configparser import ConfigParser
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -183,6 +183,20 @@ def base_dir() -> Path:
     except OSError as e:
         raise ConfigError(f"base directory {path} is not writable ({e.strerror}); set NANOCHAT_LIT_BASE_DIR to a directory you can write, e.g. export NANOCHAT_LIT_BASE_DIR=$HOME/nanochat_lit") from None
     return path
+
+# %% ../nbs/00_common.ipynb #fcc72945
+DOWNLOAD_CACHES = ('corpora', 'tasks', 'core')  # what a base directory downloads, shared by scratch base directories
+
+def scratch_base_dir(prefix:str='nanochat_lit_demo_', # the temporary directory's name starts with this
+                    ) -> Path:
+    "A new temporary base directory, made `$NANOCHAT_LIT_BASE_DIR` for the rest of this process and removed when it exits; its download caches link to the usual base directory's."
+    usual, scratch = base_dir(), Path(tempfile.mkdtemp(prefix=prefix))
+    for cache in DOWNLOAD_CACHES:
+        (usual/cache).mkdir(exist_ok=True)
+        (scratch/cache).symlink_to((usual/cache).resolve(), target_is_directory=True)
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # rmtree removes the links, never what they point to
+    os.environ['NANOCHAT_LIT_BASE_DIR'] = str(scratch)
+    return scratch
 
 # %% ../nbs/00_common.ipynb #313f5dd0
 SHARED_CHECK_SECONDS = 10.0  # how long a rank looks for rank 0's token: a network file system may show a new file late

@@ -22,7 +22,13 @@ if [ "$before" != "$(tree_hash nanochat_lit nbs)" ]; then
   exit 1
 fi
 
-echo "== nbdev-test: every notebook"
-.venv/bin/nbdev-test --n-workers 2 --timing
+# Every notebook runs in a finished run's base directory (toy size), as a learner runs the chapters after runs/runcpu.sh:
+# the demos must leave that run's tokenizer, data, checkpoints and report byte-identical.
+echo "== nbdev-test: every notebook, in a finished run's base directory"
+finished=$(mktemp -d -t nanochat_lit_finished_run_XXXX)
+trap 'rm -rf "$finished"' EXIT
+.venv/bin/python tools/finished_run.py make "$finished"
+NANOCHAT_LIT_BASE_DIR="$finished" .venv/bin/nbdev-test --n-workers 2 --timing
+.venv/bin/python tools/finished_run.py check "$finished"
 echo "== pytest"
 .venv/bin/python -m pytest -q

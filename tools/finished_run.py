@@ -15,14 +15,13 @@ from pathlib import Path
 import torch
 
 from nanochat_lit.checkpoint import save_checkpoint
-from nanochat_lit.common import base_dir, env_vars, write_report_section
+from nanochat_lit.common import DOWNLOAD_CACHES, base_dir, env_vars, write_report_section
 from nanochat_lit.dataset import prepare_dataset
 from nanochat_lit.gpt import build_model, config_from_depth
 from nanochat_lit.report import generate, reset
 from nanochat_lit.tokenizer import Tokenizer
 from nanochat_lit.train import MODEL_RECIPE
 
-CACHES = ('corpora', 'tasks', 'core')  # downloads shared with the usual base directory
 MANIFEST = '.finished_run.json'
 TAG, STAGES = 'cpu-d4', ('base', 'mid', 'sft', 'rl')
 TEXT = ("The cat sat on the mat. Why is the sky blue? Sunlight scatters off the air. What is the capital of France? Paris. "
@@ -32,14 +31,14 @@ TEXT = ("The cat sat on the mat. Why is the sky blue? Sunlight scatters off the 
 def files(root:Path) -> dict:
     "{relative path: sha256} of every file under `root`, leaving out the caches and the manifest."
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob('*'))
-            if p.is_file() and p.relative_to(root).parts[0] not in (*CACHES, MANIFEST)}
+            if p.is_file() and p.relative_to(root).parts[0] not in (*DOWNLOAD_CACHES, MANIFEST)}
 
 
 def make(root:Path):
     "Write what runs/runcpu.sh leaves behind, at toy size, then the manifest of it."
     root.mkdir(parents=True, exist_ok=True)
     usual = base_dir()  # the caches live here; NANOCHAT_LIT_BASE_DIR must not point at `root` yet
-    for cache in CACHES:
+    for cache in DOWNLOAD_CACHES:
         (usual/cache).mkdir(exist_ok=True)
         (root/cache).symlink_to(usual/cache, target_is_directory=True)
     with env_vars(NANOCHAT_LIT_BASE_DIR=str(root)):
