@@ -65,7 +65,7 @@ def test_report_opens_in_chromium_with_every_figure(pipeline, browser):
     assert browser.execute_script("return performance.getEntriesByType('resource').map(r => r.name)") == []  # nothing fetched
     assert [e for e in browser.get_log('browser') if e['level'] == 'SEVERE'] == []
     summary = browser.execute_script("""return [...document.querySelector('table').rows].map(r => [...r.cells].map(c => c.textContent))""")
-    assert summary[0] == ['metric', 'BASE', 'MID', 'SFT', 'RL'] and summary[1][0] == 'CORE-offline (1 tasks)', summary
+    assert summary[0] == ['metric', 'BASE', 'MID', 'SFT', 'RL'] and summary[1][0] == 'CORE-offline (1 of 22 tasks)', summary
     chat = json.loads((pipeline/'report'/'sections'/'chat-eval-rl.json').read_text())['data']  # ARC-Easy and SpellingBee: 2 of 6
     assert summary[-1] == ['ChatCORE (partial, 2 of 6 tasks)', '-', '-', '-', f"{chat['chatcore']:.4g}"] and chat['chatcore_label'] == summary[-1][0], summary
     assert 'estimated cost: n/a (the header lists no GPU)' in browser.find_element('tag name', 'body').text
