@@ -21,6 +21,7 @@ from typing import Iterable
 import torch
 from .checkpoint import checkpoints_dir, list_checkpoints, load_model, save_checkpoint
 from .common import ConfigError, run_cli
+from .engine import turn_stop_tokens
 from .gpt import GPT, GPTConfig, SMEAR_GATE_CHANNELS, VALUE_GATE_CHANNELS, VALUE_GATE_RANGE, build_model
 from .tokenizer import Tokenizer, byte_to_unicode
 
@@ -124,9 +125,9 @@ def gpt_state_dict(state:dict, # transformers' NanoChat names -> tensors, e.g. f
 RMS_NORM_EPS = torch.finfo(torch.float32).eps  # what F.rms_norm adds in float32 when no eps is given
 
 def stop_tokens(tokenizer:Tokenizer) -> dict:
-    "The engine's stop tokens as transformers' `bos_token_id` and `eos_token_id` (`<|assistant_end|>` first, then `<|bos|>`)."
-    bos, end = tokenizer.bos_token_id, tokenizer.encode_special('<|assistant_end|>')
-    return dict(bos_token_id=bos, eos_token_id=[end, bos])
+    "The engine's stop tokens (chapter 6's `turn_stop_tokens`) as transformers' `bos_token_id` and `eos_token_id`, `<|assistant_end|>` first."
+    end = tokenizer.encode_special('<|assistant_end|>')
+    return dict(bos_token_id=tokenizer.bos_token_id, eos_token_id=[end, *sorted(turn_stop_tokens(tokenizer) - {end})])
 
 def hf_config(config:GPTConfig, tokenizer:Tokenizer):
     "transformers' `NanoChatConfig` for a native-exportable GPT of this shape, with the engine's stop tokens."
