@@ -253,7 +253,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         optimizer.load_state_dict(ckpt['optimizer'])
         for loader, state in zip(loaders, ckpt['rank_state']['loaders']): loader.load_state_dict(state)
         set_rng_state(ckpt['rank_state']['rng'])
-        if 'loss_scaler' in ckpt['rank_state']: scaler.load_state_dict(ckpt['rank_state']['loss_scaler'])  # absent before float16 training
+        if 'loss_scaler' in ckpt['rank_state']: scaler.load_state_dict(ckpt['rank_state']['loss_scaler'])  # absent from checkpoints older than the scaler
         start_step, loss_ema = ckpt['meta']['step'], ckpt['rank_state']['loss_ema']
         print0(f"resumed from {path}")
     batches = [iter(loader) for loader in loaders]
