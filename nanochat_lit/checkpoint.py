@@ -124,7 +124,7 @@ def load_model(stage:str|None=None, # base, mid, sft or rl; default: the most tr
                model_tag:str|None=None, # the run's tag (e.g. d20); default: the stage's most recently saved run
                step:int|None=None, # a saved step; default: the latest
                device:str|None=None, # cpu, cuda, mps; default: autodetected
-               dtype:str|torch.dtype|None=None, # compute dtype; default: as in training (bfloat16 on recent GPUs, else float32)
+               dtype:str|torch.dtype|None=None, # compute dtype; default: as in training (chapter 0's table: bfloat16 on recent GPUs, float16 on older ones, else float32)
                tokenizer_dir:str|None=None, # default: the tokenizer the checkpoint records, else the base directory's
               ) -> tuple[GPT, Tokenizer, dict]:
     "(model in eval mode, its tokenizer, the checkpoint's meta) for a saved stage run."

@@ -7,8 +7,8 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/common.html.md"""
 # %% auto #0
 __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'CUDA_ALLOCATOR_SETTINGS', 'ALLOCATOR_VARS', 'DTYPES', 'TORCHRUN_VARS',
            'DOWNLOAD_CACHES', 'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff', 'ConfigError',
-           'check_torch_version', 'autodetect_device', 'default_allocator_settings', 'compute_dtype', 'env_vars',
-           'DistInfo', 'setup_distributed', 'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0',
+           'check_torch_version', 'autodetect_device', 'default_allocator_settings', 'default_dtype', 'compute_dtype',
+           'env_vars', 'DistInfo', 'setup_distributed', 'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0',
            'get_logger', 'base_dir', 'scratch_base_dir', 'check_shared_base_dir', 'atomic_write', 'report_dir',
            'write_report_section', 'seed_everything', 'settings_path', 'load_presets', 'resolve_settings',
            'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes', 'peak_reserved_bytes', 'synchronize', 'Throughput',
@@ -79,17 +79,23 @@ default_allocator_settings()
 # %% ../nbs/00_common.ipynb #e22c2781
 DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
+def default_dtype(device_type:str, # 'cuda', 'mps' or 'cpu'
+                  capability:tuple|None=None, # a CUDA GPU's compute capability, e.g. (7, 5) for a T4
+                 ) -> torch.dtype:
+    "The dtype table: bfloat16 from compute capability 8.0, float16 from 7.0 (float16 tensor cores; training scales the loss), else float32."
+    if device_type != 'cuda' or capability < (7, 0): return torch.float32
+    return torch.bfloat16 if capability >= (8, 0) else torch.float16
+
 def compute_dtype(device:torch.device|str|None=None, # the device that will compute; None autodetects
                  ) -> torch.dtype:
-    "bfloat16 on CUDA GPUs of compute capability 8.0 or newer, float32 elsewhere; `NANOCHAT_LIT_DTYPE` overrides."
+    "The compute dtype of `device`, from `default_dtype`'s table; `NANOCHAT_LIT_DTYPE` overrides."
     override = os.environ.get('NANOCHAT_LIT_DTYPE', '').strip()
     if override:
         if override not in DTYPES:
             raise ConfigError(f"NANOCHAT_LIT_DTYPE={override!r} is not supported; set it to one of {', '.join(DTYPES)} or unset it for the automatic choice")
         return DTYPES[override]
     device = autodetect_device(device if device is None else str(device))
-    if device.type == 'cuda' and torch.cuda.get_device_capability(device) >= (8, 0): return torch.bfloat16
-    return torch.float32
+    return default_dtype(device.type, torch.cuda.get_device_capability(device) if device.type == 'cuda' else None)
 
 # %% ../nbs/00_common.ipynb #6bd6b59c
 @contextmanager

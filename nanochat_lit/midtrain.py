@@ -28,7 +28,7 @@ from .optim import check_choice, setup_optimizers
 from .dataloader import BestFitPacker
 from .loss_eval import evaluate_bpb
 from .checkpoint import _latest_tag, checkpoints_dir, find_checkpoint, load_model
-from .train import OPTIMIZER_RECIPE, check_trainable_dtype, compile_for_training, set_schedules, train_loop
+from .train import OPTIMIZER_RECIPE, compile_for_training, set_schedules, train_loop
 from .engine import Engine
 from .tasks import (GSM8K, MMLU, CustomJSON, SimpleSpelling, SmolTalk, SpellingBee, Task, TaskMixture, TaskSequence, get_task,
                                 hub_available)
@@ -221,7 +221,6 @@ def started_from(device:str, # auto, cuda, mps or cpu
                  model_tag:str|None=None, step:int|None=None, # its run and step; default: the latest
                  seed:int=42):
     "Set up this process (torchrun's rank, if any) and yield (info, model in train mode, tokenizer, meta) of the source checkpoint."
-    check_trainable_dtype(device)
     info = setup_distributed(device)
     try:
         seed_everything(seed)

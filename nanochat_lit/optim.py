@@ -7,7 +7,7 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/muon.html.md"""
 # %% auto #0
 __all__ = ['QUINTIC_COEFFICIENTS', 'POLAR_EXPRESS_COEFFICIENTS', 'NS_METHODS', 'NORM_MARGIN', 'ADAMW_GROUPS', 'SHARED_ADAMW',
            'PER_GROUP_ADAMW', 'newton_schulz_coefficients', 'orthogonalize', 'MuonAdamW', 'check_choice',
-           'setup_optimizers', 'set_lr_multiplier', 'muon_momentum', 'set_muon_momentum']
+           'setup_optimizers', 'set_lr_multiplier', 'muon_momentum', 'set_muon_momentum', 'LossScaler']
 
 # %% ../nbs/03_muon.ipynb #8d0fda98
 import torch
@@ -229,3 +229,39 @@ def set_muon_momentum(optimizer:torch.optim.Optimizer, momentum:float):
     "Set the momentum of every Muon group."
     for g in optimizer.param_groups:
         if g['kind'] == 'muon': g['momentum'] = momentum
+
+# %% ../nbs/03_muon.ipynb #4c50bdfe
+class LossScaler:
+    "float16 training's loss scaling: scale the loss, unscale the gradients, skip a step whose gradients overflowed on any rank, adapt the scale."
+    def __init__(self, enabled:bool=True, # False (bfloat16, float32): `scale_loss` and `step` pass straight through
+                 init_scale:float=2.0**16, # the first scale, a power of two (torch.amp.GradScaler's default)
+                 growth_interval:int=2000, # steps in a row without overflow before the scale doubles (GradScaler's default)
+                ):
+        self.enabled, self.scale, self.growth_interval, self.good_steps = enabled, init_scale, growth_interval, 0
+
+    def scale_loss(self, loss:torch.Tensor) -> torch.Tensor:
+        "The loss to call `backward()` on: `loss` times the scale."
+        return loss * self.scale if self.enabled else loss
+
+    def step(self, optimizer:torch.optim.Optimizer) -> bool:
+        "Unscale the gradients, then step `optimizer` unless a gradient on some rank holds inf or NaN; adapt the scale. True if it stepped."
+        if not self.enabled:
+            optimizer.step()
+            return True
+        grads = [p.grad for g in optimizer.param_groups for p in g['params'] if p.grad is not None]
+        for grad in grads: grad.mul_(1 / self.scale)  # exact: the scale is a power of two
+        overflow = torch.stack([grad.isfinite().all() for grad in grads]).logical_not().any().float()  # on the gradients' device
+        if _world()[0] > 1: dist.all_reduce(overflow, op=dist.ReduceOp.MAX)  # an inf on one rank: every rank skips
+        stepped = overflow.item() == 0
+        if stepped: optimizer.step()
+        self.good_steps = self.good_steps + 1 if stepped else 0
+        if not stepped: self.scale /= 2
+        elif self.good_steps == self.growth_interval: self.scale, self.good_steps = self.scale * 2, 0
+        return stepped
+
+    def state_dict(self) -> dict:
+        "What a checkpoint keeps, so that a resumed run goes on with the same scale."
+        return {'scale': self.scale, 'good_steps': self.good_steps}
+
+    def load_state_dict(self, state:dict):
+        self.scale, self.good_steps = state['scale'], state['good_steps']

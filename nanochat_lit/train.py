@@ -9,7 +9,7 @@ __all__ = ['TRAIN_DEFAULTS', 'MODEL_RECIPE', 'OPTIMIZER_RECIPE', 'MOMENTUM_SCHED
            'STAGE_TRAINERS', 'TrainPlan', 'plan_training', 'describe_plan', 'warmdown_remaining', 'lr_multiplier',
            'muon_momentum_schedule', 'weight_decay_multiplier', 'set_schedules', 'read_metrics', 'MetricsLog',
            'use_deterministic_cpu_kernels', 'compile_for_training', 'train_loop', 'warn_if_corpora_differ',
-           'tokenizer_record', 'check_trainable_dtype', 'train_base', 'stage_trainer', 'train_cli', 'LossPlot']
+           'tokenizer_record', 'train_base', 'stage_trainer', 'train_cli', 'LossPlot']
 
 # %% ../nbs/05b_pretrain.ipynb #c92187db
 import argparse, importlib, json, math, sys, time, warnings
@@ -20,12 +20,12 @@ from typing import Callable
 import torch, torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .common import (ConfigError, DistInfo, OnOff, ThroughputMeter, compute_dtype, peak_flops, peak_memory_bytes, print0,
+from .common import (ConfigError, DistInfo, OnOff, ThroughputMeter, peak_flops, peak_memory_bytes, print0,
                                  resolve_settings, run_cli, seed_everything, setup_distributed, teardown_distributed, write_report_section)
 from .corpora import CorpusChangedWarning, corpora_changes
 from .tokenizer import Tokenizer, default_tokenizer_dir
 from .gpt import GPT, GPTConfig, build_model, config_from_depth, derive_hyperparameters
-from .optim import ADAMW_GROUPS, check_choice, muon_momentum, set_lr_multiplier, set_muon_momentum, setup_optimizers
+from .optim import ADAMW_GROUPS, LossScaler, check_choice, muon_momentum, set_lr_multiplier, set_muon_momentum, setup_optimizers
 from .dataset import dataset_source, prepare_dataset
 from .dataloader import DataLoader
 from .loss_eval import copy_test, evaluate_bpb
@@ -243,6 +243,8 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
     forward = model if forward is None else forward  # not `forward or model`: a compiled model has no truth value
     batch_loss = batch_loss or (lambda forward, batch: forward(*batch))
     start_step, loss_ema = 0, 0.0
+    scaler = LossScaler(enabled=model.activation_dtype == torch.float16)  # chapter 3: float16 gradients need a scaled loss
+    if scaler.enabled: print0(f"float16: scaling the loss, from {scaler.scale:g}, and skipping steps whose gradients overflow")
     if resume:
         path = find_checkpoint(directory, resume_step)
         ckpt = load_checkpoint(path, info.device)
@@ -251,6 +253,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         optimizer.load_state_dict(ckpt['optimizer'])
         for loader, state in zip(loaders, ckpt['rank_state']['loaders']): loader.load_state_dict(state)
         set_rng_state(ckpt['rank_state']['rng'])
+        if 'loss_scaler' in ckpt['rank_state']: scaler.load_state_dict(ckpt['rank_state']['loss_scaler'])  # absent from checkpoints older than the scaler
         start_step, loss_ema = ckpt['meta']['step'], ckpt['rank_state']['loss_ema']
         print0(f"resumed from {path}")
     batches = [iter(loader) for loader in loaders]
@@ -279,7 +282,8 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
             model.train()
             for text in result['samples'].values(): bar.write(f"  sample: {text!r}")
         if (save_every > 0 and step % save_every == 0 and step > start_step) or last:
-            rank_state = {'loaders': [l.state_dict() for l in loaders], 'rng': rng_state(), 'loss_ema': loss_ema}
+            rank_state = {'loaders': [l.state_dict() for l in loaders], 'rng': rng_state(), 'loss_ema': loss_ema,
+                          'loss_scaler': scaler.state_dict()}
             result['checkpoint'] = save_checkpoint(directory, step, model.state_dict(), optimizer.state_dict(),
                                                    {'model_config': asdict(model.config), **meta, **evaluation}, rank_state, keep_checkpoints)
         if last: break
@@ -290,10 +294,11 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         for batch_iter in batches:
             batch = next(batch_iter)
             loss = batch_loss(forward, batch)
-            (loss / len(batches)).backward()
+            scaler.scale_loss(loss / len(batches)).backward()
             loss_sum += loss.detach()
             tokens += batch[0].numel()
-        optimizer.step()  # averages gradients across ranks (reduce-scatter) before updating
+        scale = scaler.scale
+        stepped = scaler.step(optimizer)  # the optimizer averages gradients across ranks (reduce-scatter) before updating
         model.zero_grad(set_to_none=True)
         totals = torch.stack([loss_sum, torch.tensor(float(tokens), device=info.device)])
         if dist.is_initialized(): dist.all_reduce(totals)
@@ -301,7 +306,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         loss_ema = 0.9 * loss_ema + 0.1 * loss_value
         reading = meter.update(int(totals[1].item()))
         record = {'step': step + 1, 'loss': loss_value, 'smooth_loss': loss_ema / (1 - 0.9 ** (step + 1)), 'lr_multiplier': lrm,
-                  **(step_stats() if step_stats else {}),
+                  **(step_stats() if step_stats else {}), **({'loss_scale': scale, 'skipped': not stepped} if scaler.enabled else {}),
                   'tokens_per_sec': reading.tokens_per_sec, 'mfu': reading.mfu, 'peak_memory_gib': reading.peak_memory_gib}
         log(record)
         bar.set_postfix(loss=f"{record['smooth_loss']:.3f}", tok_s=f"{reading.tokens_per_sec:,.0f}",
@@ -340,12 +345,6 @@ def _shared_data_dir(info, data_dir, sources):
 def tokenizer_record(tokenizer:Tokenizer, tokenizer_dir:str|None) -> dict:
     "What a checkpoint's meta says about its tokenizer, so `load_model` finds it again."
     return {'dir': str(Path(tokenizer_dir or default_tokenizer_dir()).resolve()), 'vocab_size': tokenizer.vocab_size}
-
-def check_trainable_dtype(device:str):
-    "Refuse float16 training, which needs a gradient scaler that the loop does not have."
-    if compute_dtype(device) == torch.float16:
-        raise ConfigError("NANOCHAT_LIT_DTYPE=float16 cannot train: float16 gradients underflow without a gradient scaler, which this loop "
-                          "does not have; use NANOCHAT_LIT_DTYPE=bfloat16 (GPUs since Ampere) or float32, or unset it")
 
 def train_base(depth:int=None, # transformer layers: the dial everything else derives from
                aspect_ratio:int=None, # model_dim = depth * aspect_ratio, rounded up to a multiple of head_dim
@@ -428,7 +427,6 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
         plan = plan_training(s['vocab_size'], s['nproc_per_node'], flops_budget=flops_budget, **shape, **lrs)
         print(describe_plan(plan, peak_tflops * 1e12 if peak_tflops else None))
         return {'plan': plan}
-    check_trainable_dtype(s['device'])
     info = setup_distributed(s['device'])
     try:
         return _train(info, s, shape, lrs, optimizer_switches, seed=seed, peak_flops_per_sec=peak_tflops * 1e12 if peak_tflops else None,

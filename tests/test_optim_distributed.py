@@ -1,4 +1,4 @@
-"MuonAdamW in two CPU processes launched by torchrun ends where one process ends on the same global batch."
+"MuonAdamW in two CPU processes launched by torchrun ends where one process ends on the same global batch; the loss scaler skips a step on both ranks or on neither."
 import subprocess, sys
 from pathlib import Path
 
@@ -50,11 +50,35 @@ def worker(out_dir:str, ns_dtype:str):
     torch.save(model.state_dict(), Path(out_dir)/f'rank{info.rank}.pt')
     teardown_distributed()
 
-def launch(tmp_path, ns_dtype):
-    "Train in two processes under torchrun; return both ranks' final parameters."
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', __file__, str(tmp_path), ns_dtype]
+def loss_scaler_worker(out_dir:str):
+    "Run by torchrun in each process: three loss-scaled steps, where only rank 1 finds an inf in a gradient at the second; save what each rank did."
+    from nanochat_lit.common import setup_distributed, teardown_distributed
+    from nanochat_lit.gpt import synthetic_tokens
+    from nanochat_lit.optim import LossScaler, setup_optimizers
+    torch.set_num_threads(1)
+    info = setup_distributed('cpu')
+    model = make_model()
+    optimizer, scaler, stepped, weights = setup_optimizers(model), LossScaler(), [], []
+    for step in range(3):
+        batch = synthetic_tokens(GLOBAL_BATCH, SEQ_LEN, vocab_size=VOCAB, seed=step)[info.rank::2]
+        scaler.scale_loss(model(batch[:, :-1], batch[:, 1:])).backward()
+        # block 0's up-projection is in rank 0's shard of Muon's stack: after the reduce-scatter only rank 0 would see this inf
+        if step == 1 and info.rank == 1: model.blocks[0].mlp.up.weight.grad[0, 0] = float('inf')
+        stepped.append(scaler.step(optimizer))
+        model.zero_grad(set_to_none=True)
+        weights.append({name: p.detach().clone() for name, p in model.named_parameters()})
+    torch.save({'stepped': stepped, 'scale': scaler.scale, 'weights': weights}, Path(out_dir)/f'rank{info.rank}.pt')
+    teardown_distributed()
+
+def run_two(tmp_path, *args):
+    "Run this file under torchrun in two processes with `args`."
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2', __file__, str(tmp_path), *args]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
+
+def launch(tmp_path, ns_dtype):
+    "Train in two processes under torchrun; return both ranks' final parameters."
+    run_two(tmp_path, ns_dtype)
     ranks = [torch.load(tmp_path/f'rank{r}.pt') for r in (0, 1)]
     for name in ranks[0]:
         # the ranks apply identical AdamW updates and copy the same gathered Muon matrices: bitwise equal
@@ -90,4 +114,17 @@ def test_two_processes_bfloat16(tmp_path):
         moved = (expected - start[name]).abs().max()
         assert (distributed[name] - expected).abs().max() < 0.15 * moved, name
 
-if __name__ == '__main__': worker(sys.argv[1], sys.argv[2])
+def test_loss_scaler_skips_on_every_rank(tmp_path):
+    "An overflow that one rank alone sees skips the step on both ranks (the flag is all-reduced); both halve the scale and keep equal weights."
+    run_two(tmp_path, 'loss_scaler')
+    ranks = [torch.load(tmp_path/f'rank{r}.pt') for r in (0, 1)]
+    for rank in ranks:
+        assert rank['stepped'] == [True, False, True] and rank['scale'] == 2.0**15, rank['stepped']
+        for name, before in rank['weights'][0].items(): assert torch.equal(rank['weights'][1][name], before), name  # skipped: unchanged
+        assert not torch.equal(rank['weights'][2]['blocks.0.mlp.up.weight'], rank['weights'][1]['blocks.0.mlp.up.weight'])
+    for step in range(3):
+        for name, weight in ranks[0]['weights'][step].items(): assert torch.equal(weight, ranks[1]['weights'][step][name]), (step, name)
+
+if __name__ == '__main__':
+    if sys.argv[2] == 'loss_scaler': loss_scaler_worker(sys.argv[1])
+    else: worker(sys.argv[1], sys.argv[2])
