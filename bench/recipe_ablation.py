@@ -5,8 +5,9 @@ written out in flags (--base): `first_version`, the defaults before this ablatio
 `second_version`, the defaults the first round chose (SECOND_VERSION: nanochat's switches that helped, the learning rates
 ×16); a variant adds its flags to the base's, so results stay comparable whatever the defaults are now. `all_new` (by
 default the variants ALL_NEW) is the first round's choice measured on the first version. --shape trains another model than
-the preset's: `nanochat_d4` is the shape a reviewer trained side by side with nanochat (aspect 64, window L, a
-32,768-token vocabulary: 36.7M parameters). Val bpb is deterministic
+the preset's: `nanochat_d4` is the setting a reviewer trained side by side with nanochat (aspect 64, window L, a
+32,768-token vocabulary: 36.7M parameters), at nanochat's learning-rate rules (lr_scale 1: nanochat has no such correction).
+Val bpb is deterministic
 for a seed, so the default trains once per seed and each variant is compared with the default of its seed: Δ val bpb is
 variant − default, averaged over the seeds, ± half its range. Tokens/s is not deterministic: a shared CPU's speed drifts
 1.5-2× within minutes, so more default runs are spread through the schedule (--speed-every), and each variant's tokens/s
@@ -49,7 +50,8 @@ SWITCHES = {  # variant -> flags of nanochat_lit_train
     'lm_head_lr_0_008': ['--unembedding-lr', '0.008'], 'wd_0_28': ['--weight-decay', '0.28'], 'normuon_0_9': ['--normuon-beta', '0.9'],
     'nanochat_head': ['--unembedding-lr', '0.008', '--weight-decay', '0.28', '--warmup-steps', '40', '--warmdown-ratio', '0.65',
                       '--final-lr-frac', '0.05', '--normuon-beta', '0.9'],
-    'lr_scale_8': ['--lr-scale', '8'], 'lr_scale_32': ['--lr-scale', '32'],
+    # nanochat's LM-head rate with the cpu preset's lr_scale lowered: does the best lr_scale move?
+    'lm_head_lr_0_008_lr_scale_12': ['--unembedding-lr', '0.008', '--lr-scale', '12'],
     # every peak lr ×k: the cpu preset's batch is 128× below the reference's, so √(B/B_ref) scales its lrs to 0.088×
     **{f'lr_x{k}': ['--embedding-lr', f'{0.3 * k:g}', '--unembedding-lr', f'{0.004 * k:g}', '--matrix-lr', f'{0.02 * k:g}', '--scalar-lr', f'{0.5 * k:g}']
        for k in (2, 3, 5, 8, 12, 16, 24, 32)},
@@ -69,8 +71,9 @@ SECOND_VERSION = ['--window-pattern', 'SSSL', '--value-embeds', '--value-embed-i
                   '--cautious-weight-decay', '--adamw-groups', 'per_group', '--momentum-schedule', 'rise_fall', '--weight-decay-schedule', 'cosine',
                   '--lr-scale', '16', *FIRST_RATES]
 BASES = {'first_version': FIRST_VERSION, 'second_version': SECOND_VERSION}
-# the model a run trains: flags after the base's, and the tokenizer's vocabulary (None: the cpu preset's)
-SHAPES = {'cpu': ([], None), 'nanochat_d4': (['--aspect-ratio', '64', '--window-pattern', 'L'], 32768)}
+# the model a run trains: flags after the base's, and the tokenizer's vocabulary (None: the cpu preset's); nanochat_d4 also
+# takes nanochat's learning-rate rules, which have no lr_scale
+SHAPES = {'cpu': ([], None), 'nanochat_d4': (['--aspect-ratio', '64', '--window-pattern', 'L', '--lr-scale', '1'], 32768)}
 NAMES = [*SWITCHES, 'all_new']  # all_new is made of the others
 ALL_NEW = ['adamw_groups', 'polar_express', 'normuon', 'cautious_wd', 'momentum_rise_fall', 'wd_cosine', 'qk_scale', 'embed_init_0_8',
            'mlp_up_0_4', 'smear', 'backout', 'value_embeds_scaled', 'short_window', 'lr_x16']  # today's defaults (chapter 5b)
