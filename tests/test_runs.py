@@ -48,7 +48,7 @@ def test_speedrun_dry_run_refuses_a_batch_that_does_not_divide():
 def test_laptop_dry_run():
     result = dry_run('laptop_gpu.sh')
     assert result.returncode == 0, result.stderr
-    assert 'depth 8' in result.stdout and '4 rows x 512 x 1 devices x 32 accumulation' in result.stdout
+    assert 'depth 8' in result.stdout and '8 rows x 512 x 1 devices x 16 accumulation' in result.stdout
     memory = float(result.stdout.split('memory per device  ~')[1].split()[0])
     assert memory < 6, f'the laptop-6gb preset must fit in 6 GB, estimated {memory} GiB'
     check_later_stages(result.stdout, 'laptop')
