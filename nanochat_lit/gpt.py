@@ -167,9 +167,12 @@ def _compiled_flex_attention():
 
 def flex_window_attention(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, window:int) -> torch.Tensor:
     "Causal attention within `window` positions through flex_attention, queries and keys at the same positions: fused kernels on CUDA, torch's reference implementation elsewhere (forward only there)."
+    seq_len, grouped = q.size(-2), k.size(1) != q.size(1)
+    if torch.compiler.is_compiling():  # inside a compiled model both are traced into its graph: dynamo steps around Python caches
+        block_mask = sliding_window_block_mask.__wrapped__(seq_len, window, q.device)
+        return flex_attention(q, k, v, block_mask=block_mask, enable_gqa=grouped)
     kernel = _compiled_flex_attention() if q.is_cuda else flex_attention  # uncompiled, flex_attention materialises every score
-    block_mask = sliding_window_block_mask(q.size(-2), window, q.device)
-    return kernel(q, k, v, block_mask=block_mask, enable_gqa=k.size(1) != q.size(1))
+    return kernel(q, k, v, block_mask=sliding_window_block_mask(seq_len, window, q.device), enable_gqa=grouped)
 
 def causal_attention(q:torch.Tensor, # queries (B, n_head, T_q, head_dim): the last T_q of the T_k positions
                      k:torch.Tensor, # keys (B, n_kv_head, T_k, head_dim), T_k ≥ T_q (more with a KV cache, chapter 6)
@@ -218,7 +221,8 @@ class CausalSelfAttention(nn.Module):
         q, k = self.qk_scale * rms_norm(apply_rotary(q, cos, sin)), self.qk_scale * rms_norm(apply_rotary(k, cos, sin))
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
         if kv_cache is not None: k, v = kv_cache.update(self.layer, k, v)  # this layer's keys and values so far
-        y = causal_attention(q, k, v, window, self.attention)
+        # a prefill runs once per prompt, at every length: compiling flex's kernels for it would cost more than it saves
+        y = causal_attention(q, k, v, window, self.attention if kv_cache is None else 'mask')
         return self.proj(y.transpose(1, 2).reshape(B, T, -1))
 
 class MLP(nn.Module):
