@@ -1,12 +1,16 @@
-"""What a session with a CUDA GPU runs first: six checks of the GPU path, one line each, in under 10 minutes on one H100.
+"""What a session with a CUDA GPU runs first: seven checks of the GPU path, one line each, in under 10 minutes on one H100.
 
 1. env: the environment report (printed above the lines) and one line: GPU, torch, CUDA, NCCL, compute dtype.
 2. bf16: at depth 4, after a few float32 training steps, the loss and gradients of one batch in bfloat16 agree with float32.
 3. train: `nanochat_lit_train --compile` at depth 12: tokens/s, per-device MFU and peak memory beside the plan's estimate.
 4. fp8: on a GPU with float8 tensor cores (compute capability 8.9+), tokens/s of compiled training steps at the speed
-   run's shape with FP8 block matmuls and without, interleaved, and their ratio; elsewhere a `skip` line says why not.
-5. resume: a run saved half-way and resumed with `--resume-step` gives the same losses as the uninterrupted run.
-6. torchrun: `torchrun --nproc_per_node=1` (NCCL) gives the same losses as a plain process.
+   run's shape with FP8 block matmuls and without, interleaved, and their ratio, and the error of one FP8 forward matmul
+   (fast accumulation) against float32; elsewhere a `skip` line says why not.
+5. attention: a sliding-window layer at the d24 shape (2 × 2,048 positions, 12 heads of 128, the SSSL short window) in
+   bfloat16, forward and backward through chapter 2's mask path and flex path: their largest differences and the time of
+   each, interleaved; without CUDA a `skip` line.
+6. resume: a run saved half-way and resumed with `--resume-step` gives the same losses as the uninterrupted run.
+7. torchrun: `torchrun --nproc_per_node=1` (NCCL) gives the same losses as a plain process.
 
 Everything happens in a temporary base directory, with no network: the tokenizer and the dataset are made from the Python
 standard library's source files. The script exits 0 when every line says ok (or skip), 1 when one says FAIL (the run folder, with
@@ -26,7 +30,7 @@ import torch, torch.nn.functional as F
 from nanochat_lit.common import ConfigError, env_report, format_report, run_cli, seed_everything, synchronize
 from nanochat_lit.dataloader import DataLoader
 from nanochat_lit.dataset import prepare_dataset
-from nanochat_lit.gpt import build_model, check_fp8_support, config_from_depth, derive_hyperparameters
+from nanochat_lit.gpt import build_model, causal_attention, check_fp8_support, config_from_depth, derive_hyperparameters, fp8_linear, rms_norm
 from nanochat_lit.optim import setup_optimizers
 from nanochat_lit.tokenizer import Tokenizer, train_tokenizer
 from nanochat_lit.train import MODEL_RECIPE, OPTIMIZER_RECIPE
@@ -52,6 +56,14 @@ MEMORY_ESTIMATE_SLACK = 1.2
 # slows both alike; the medians are compared. The ratio is reported, not judged: at small widths the scaling passes can cost
 # more than the faster matmuls save. Only a non-finite loss fails the check.
 FP8_ROUNDS, FP8_STEPS_PER_ROUND = 4, 5
+# One FP8 matmul (e4m3 inputs, fast accumulation) against float32: e4m3 rounds each entry by up to 1/16 and a dot product
+# averages the roundings, so chapter 2 measures ~3% on the CPU; a broken scale or accumulation is off by far more.
+FP8_FORWARD_RTOL = 0.06
+# Attention, mask path against flex path, both in bfloat16 (8 significant bits): the two kernels sum in different orders, so
+# outputs and gradients differ by ~0.1-1% of their size. The window's exact edges are pinned in float32 by chapter 2's test.
+ATTENTION_RTOL = 2e-2
+ATTENTION_SHAPE = dict(depth=24, batch_size=2, seq_len=2048)  # the d24 speed run's attention, one micro-batch of two rows
+ATTENTION_ROUNDS, ATTENTION_STEPS_PER_ROUND = 5, 10
 
 SIZES = {  # text, the speed run of check 3 (depth, steps, ...), and the small runs of checks 2, 4 and 5 (small_*)
     'cuda': dict(vocab_size=32768, text_chars=20_000_000, depth=12, steps=40, max_seq_len=2048, device_batch_size=32,
@@ -206,15 +218,65 @@ def fp8_speeds(device:str, size:dict, rounds:int=FP8_ROUNDS, steps:int=FP8_STEPS
             losses.append(loss)
     return speeds, losses
 
+def fp8_forward_error(device:str, rows:int=4096, features:int=1536) -> float:
+    "Relative error of one `fp8_linear` forward (d24's width) against the same matmul in float32."
+    generator = torch.Generator(device=device).manual_seed(0)
+    x = torch.randn(rows, features, device=device, generator=generator).to(torch.bfloat16)
+    weight = (torch.rand(features, features, device=device, generator=generator) * 2 - 1) / math.sqrt(features)
+    exact = x.float() @ weight.t()
+    return ((fp8_linear(x, weight).float() - exact).norm() / exact.norm()).item()
+
 def check_fp8(device:str, size:dict) -> str:
     if device != 'cuda': raise Skip("fp8 vs bf16: needs a CUDA GPU with float8 tensor cores (compute capability 8.9+); this run is on the CPU")
     try: check_fp8_support(device)
     except ConfigError as e: raise Skip(f"fp8 vs bf16: {e}") from None
+    forward_error = fp8_forward_error(device)
     speeds, losses = fp8_speeds(device, size)
     bf16, fp8 = statistics.median(speeds[False]), statistics.median(speeds[True])
     text = (f"fp8 vs bf16 at d{size['depth']}{' compiled' * size['compile']}, {FP8_ROUNDS} interleaved rounds of {FP8_STEPS_PER_ROUND} "
-            f"training steps: {fp8:,.0f} vs {bf16:,.0f} tokens/s, ratio {fp8 / bf16:.2f}")
+            f"training steps: {fp8:,.0f} vs {bf16:,.0f} tokens/s, ratio {fp8 / bf16:.2f}; one forward matmul (fast accumulation) "
+            f"vs float32: relative error {forward_error:.3f} (tol {FP8_FORWARD_RTOL})")
     if not all(math.isfinite(loss) for loss in losses): raise AssertionError(f"{text}: a loss is not finite")
+    if not forward_error <= FP8_FORWARD_RTOL: raise AssertionError(f"{text}: the forward matmul is too far off")
+    return text
+
+def attention_comparison(device:str, batch_size:int, n_head:int, seq_len:int, head_dim:int, window:int, n_kv_head:int|None=None,
+                         dtype:torch.dtype=torch.bfloat16, rounds:int=ATTENTION_ROUNDS, steps:int=ATTENTION_STEPS_PER_ROUND) -> tuple:
+    "({output, grad q, grad k, grad v: (max |flex - mask|, relative norm of the difference)}, {backend: seconds per forward+backward, per round})."
+    generator = torch.Generator(device=device).manual_seed(0)
+    def draw(heads): return torch.randn(batch_size, heads, seq_len, head_dim, device=device, generator=generator)
+    q, k = (1.2 * rms_norm(draw(heads)).to(dtype) for heads in (n_head, n_kv_head or n_head))  # the model's QK-norm and qk_scale
+    v, upstream = draw(n_kv_head or n_head).to(dtype), draw(n_head).to(dtype)
+    def forward_backward(backend:str) -> tuple:
+        leaves = [t.detach().requires_grad_() for t in (q, k, v)]
+        out = causal_attention(*leaves, window, backend)
+        return (out.detach(), *torch.autograd.grad(out, leaves, upstream))
+    results = {backend: forward_backward(backend) for backend in ('mask', 'flex')}  # the first flex call compiles its kernels
+    names = ('output', 'grad q', 'grad k', 'grad v')
+    differences = {name: ((f.float() - m.float()).abs().max().item(), ((f.float() - m.float()).norm() / m.float().norm()).item())
+                   for name, f, m in zip(names, results['flex'], results['mask'])}
+    times = {'mask': [], 'flex': []}
+    for _ in range(rounds):  # mask, flex, mask, flex, ...: a GPU warming up or clocking down slows both alike
+        for backend in times:
+            synchronize(q.device)
+            start = time.perf_counter()
+            for _ in range(steps): forward_backward(backend)
+            synchronize(q.device)
+            times[backend].append((time.perf_counter() - start) / steps)
+    return differences, times
+
+def check_attention(device:str) -> str:
+    if device != 'cuda': raise Skip("attention, mask vs flex: flex_attention trains on CUDA only (the CPU refuses its backward pass); this run is on the CPU")
+    config = config_from_depth(ATTENTION_SHAPE['depth'], 32768, sequence_len=ATTENTION_SHAPE['seq_len'], window_pattern='SSSL')
+    window = config.window_sizes[0]
+    differences, times = attention_comparison(device, ATTENTION_SHAPE['batch_size'], config.n_head, config.sequence_len, config.head_dim, window)
+    mask, flex = statistics.median(times['mask']), statistics.median(times['flex'])
+    text = (f"attention at d{config.n_layer}'s shape (B={ATTENTION_SHAPE['batch_size']}, T={config.sequence_len}, {config.n_head} heads of "
+            f"{config.head_dim}, window {window}), bf16 forward+backward, flex vs mask: max |difference| "
+            + ', '.join(f'{name} {peak:.1e}' for name, (peak, _) in differences.items())
+            + f", relative at most {max(rel for _, rel in differences.values()):.1e} (tol {ATTENTION_RTOL:g}); {ATTENTION_ROUNDS} interleaved rounds: "
+            f"mask {1e3 * mask:.2f} ms, flex {1e3 * flex:.2f} ms, mask/flex {mask / flex:.2f}")
+    if not all(rel <= ATTENTION_RTOL for _, rel in differences.values()): raise AssertionError(text)  # NaN fails too
     return text
 
 def compare_losses(what:str, expected:dict, got:dict, steps:range) -> str:
@@ -257,7 +319,7 @@ def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU,
               depth:int=None, # depth of the speed run (default 12; 2 with --cpu)
               steps:int=None, # optimizer steps of the speed run (default 40; 6 with --cpu)
              ):
-    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, FP8's speed, exact resume, torchrun with NCCL."
+    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, FP8's speed, attention's flex path, exact resume, torchrun with NCCL."
     if not cpu and not torch.cuda.is_available():
         print(NEEDS_GPU, file=sys.stderr)
         sys.exit(2)
@@ -266,7 +328,8 @@ def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU,
     start, base = time.perf_counter(), Path(tempfile.mkdtemp(prefix='gpu_check_'))
     os.environ['NANOCHAT_LIT_BASE_DIR'] = str(base)
     results = [report(check_env, device), report(make_tokenizer_and_dataset, base, size), report(check_bf16, base, device, size),
-               report(check_train, base, device, size), report(check_fp8, device, size), report(check_resume, base, device, size),
+               report(check_train, base, device, size), report(check_fp8, device, size), report(check_attention, device),
+               report(check_resume, base, device, size),
                report(check_torchrun, base, device, size)]
     elapsed = time.perf_counter() - start
     results.append(elapsed <= TIME_LIMIT_S)

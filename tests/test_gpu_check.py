@@ -1,5 +1,6 @@
-"bench/gpu_check.py: one line and status 2 without a GPU; every check ok at toy size on the CPU, FP8's skipped with its reason."
+"bench/gpu_check.py: one line and status 2 without a GPU; every check ok at toy size on the CPU, FP8's and attention's skipped with their reasons."
 import importlib.util, math, os, subprocess, sys
+from unittest import mock
 from pathlib import Path
 
 import pytest, torch
@@ -25,14 +26,37 @@ def test_every_check_ok_at_toy_size_on_the_cpu(tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert len(lines) == 7 and all(l.startswith('ok ') for l in lines), run.stdout
     skipped = [l for l in run.stdout.splitlines() if l.startswith('skip ')]
-    assert len(skipped) == 1 and 'fp8 vs bf16: needs a CUDA GPU' in skipped[0], run.stdout
+    assert len(skipped) == 2 and 'fp8 vs bf16: needs a CUDA GPU' in skipped[0], run.stdout
+    assert 'attention, mask vs flex: flex_attention trains on CUDA only' in skipped[1], run.stdout
+
+
+def load_script():
+    spec = importlib.util.spec_from_file_location('gpu_check', SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_fp8_speed_measurement_runs_at_toy_size_on_the_cpu():
     "The GPU-only FP8 timing, run eagerly on the CPU (which has float8 matmuls, slowly): both variants timed, in alternation."
-    spec = importlib.util.spec_from_file_location('gpu_check', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script()
     speeds, losses = module.fp8_speeds('cpu', module.SIZES['cpu'], rounds=2, steps=1)
     assert all(len(speeds[fp8]) == 2 and all(s > 0 for s in speeds[fp8]) for fp8 in (False, True)), speeds
     assert len(losses) == 4 and all(math.isfinite(loss) for loss in losses), losses
+
+
+def test_fp8_forward_error_is_within_its_tolerance_on_the_cpu():
+    "The fp8 line's forward matmul against float32: the CPU ignores fast accumulation, so this pins the rest of the measurement."
+    error = load_script().fp8_forward_error('cpu', rows=256, features=256)
+    assert 0 < error <= load_script().FP8_FORWARD_RTOL, error
+
+
+def test_attention_comparison_runs_at_toy_size_on_the_cpu():
+    "The GPU-only attention check at a toy shape, in float32, with grouped heads and a window shorter than the sequence: the CPU refuses flex's backward pass, so the test lifts that guard and gets torch's reference backward."
+    module = load_script()
+    with mock.patch('torch.nn.attention.flex_attention._validate_device', lambda *tensors: None):
+        differences, times = module.attention_comparison('cpu', batch_size=1, n_head=4, n_kv_head=2, seq_len=200, head_dim=16, window=70,
+                                                         dtype=torch.float32, rounds=2, steps=1)
+    assert set(differences) == {'output', 'grad q', 'grad k', 'grad v'}
+    assert all(peak < 1e-5 and relative < 1e-5 for peak, relative in differences.values()), differences
+    assert all(len(times[backend]) == 2 and all(t > 0 for t in times[backend]) for backend in ('mask', 'flex')), times
