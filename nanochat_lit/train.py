@@ -7,12 +7,13 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/pretrain.html.md"""
 # %% auto #0
 __all__ = ['TRAIN_DEFAULTS', 'MODEL_RECIPE', 'OPTIMIZER_RECIPE', 'ACTIVATION_BYTES', 'MEMORY_HEADROOM', 'WEB_GUESS',
            'MOMENTUM_SCHEDULES', 'WEIGHT_DECAY_SCHEDULES', 'SAMPLE_PROMPTS', 'STAGE_TRAINERS', 'TrainPlan',
-           'plan_training', 'describe_plan', 'largest_device_batch', 'supply_figures', 'measure_supply', 'check_epochs',
-           'describe_supply', 'prepare_web_data', 'prepare_training_data', 'dry_run_data', 'warmdown_remaining',
-           'lr_multiplier', 'muon_momentum_schedule', 'weight_decay_multiplier', 'set_schedules', 'read_metrics',
-           'MetricsLog', 'use_deterministic_cpu_kernels', 'device_memory', 'eager_fallback_fits',
-           'compile_for_training', 'train_loop', 'warn_if_corpora_differ', 'tokenizer_record', 'train_base',
-           'stage_trainer', 'train_cli', 'LossPlot']
+           'plan_training', 'planned_exchange_dtype', 'plan_checkpoint_and_exchange', 'format_bytes', 'describe_plan',
+           'largest_device_batch', 'supply_figures', 'measure_supply', 'check_epochs', 'describe_supply',
+           'prepare_web_data', 'prepare_training_data', 'dry_run_data', 'warmdown_remaining', 'lr_multiplier',
+           'muon_momentum_schedule', 'weight_decay_multiplier', 'set_schedules', 'read_metrics', 'MetricsLog',
+           'use_deterministic_cpu_kernels', 'device_memory', 'eager_fallback_fits', 'compile_for_training',
+           'train_loop', 'warn_if_corpora_differ', 'tokenizer_record', 'train_base', 'stage_trainer', 'train_cli',
+           'LossPlot']
 
 # %% ../nbs/05b_pretrain.ipynb #c92187db
 import argparse, importlib, json, math, sys, time, warnings
@@ -23,17 +24,18 @@ from typing import Callable
 import torch, torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .common import (ConfigError, DistInfo, OnOff, ThroughputMeter, peak_flops, peak_memory_bytes, print0,
+from .common import (ConfigError, DistInfo, OnOff, ThroughputMeter, autodetect_device, compute_dtype, peak_flops, peak_memory_bytes, print0,
                                  resolve_settings, run_cli, seed_everything, setup_distributed, teardown_distributed, write_report_section)
 from .corpora import CorpusChangedWarning, corpora_changes, markdown_table
 from .tokenizer import Tokenizer, default_tokenizer_dir
 from .gpt import GPT, GPTConfig, build_model, config_from_depth, derive_hyperparameters
-from .optim import ADAMW_GROUPS, LossScaler, check_choice, muon_momentum, set_lr_multiplier, set_muon_momentum, setup_optimizers
+from .optim import (ADAMW_GROUPS, LossScaler, check_choice, gradient_exchange_dtype, muon_momentum, set_lr_multiplier,
+                                set_muon_momentum, setup_optimizers)
 from .dataset import (check_shard, data_dir as dataset_dir, dataset_name, dataset_source, prepare_dataset, read_row_group, split_shards,
                                   text_bytes, web_shards_for)
 from .dataloader import BestFitPacker, DataLoader
 from .loss_eval import copy_test, evaluate_bpb
-from .checkpoint import (checkpoints_dir, find_checkpoint, load_checkpoint, rng_state, save_checkpoint,
+from .checkpoint import (checkpoint_bytes, checkpoints_dir, find_checkpoint, load_checkpoint, rng_state, save_checkpoint,
                                      set_rng_state)
 
 # %% ../nbs/05b_pretrain.ipynb #95a9ae45
@@ -103,8 +105,41 @@ def plan_training(vocab_size:int, world_size:int, depth:int, aspect_ratio:int, h
                      tokens, hp.num_params, hp.num_scaling_params, hp.flops_per_token, float(hp.flops_per_token) * tokens,
                      hp.optimizer_settings(), fp8)
 
-def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.45) -> str:
-    "The plan as a short table: shape, batch, length, memory and (on a known GPU) hours."
+def planned_exchange_dtype(device:str) -> torch.dtype:
+    "The dtype the tables' gradients will cross ranks in on `device` (chapter 3); a dry run without that GPU here assumes one that computes in bfloat16."
+    try: return gradient_exchange_dtype(autodetect_device(device), compute_dtype(device))
+    except ConfigError: return gradient_exchange_dtype(device, torch.bfloat16)  # e.g. the h100x8 preset's dry run on a laptop
+
+def plan_checkpoint_and_exchange(plan:TrainPlan, exchange_dtype:torch.dtype=torch.float32, # see `planned_exchange_dtype`
+                                 **optimizer_switches, # as for `setup_optimizers` (OPTIMIZER_RECIPE in training)
+                                ) -> dict:
+    "Bytes per rank each optimizer step sends (chapter 3's `exchange_bytes`) and a checkpoint's bytes (chapter 5a's `checkpoint_bytes`), from a model and optimizer on the meta device."
+    with torch.device('meta'): model = GPT(plan.model_config)
+    optimizer = setup_optimizers(model, **plan.optimizer, **optimizer_switches, exchange_dtype=exchange_dtype)
+    return {**optimizer.exchange_bytes(plan.world_size), **checkpoint_bytes(model, optimizer, plan.world_size), 'exchange_dtype': exchange_dtype}
+
+def format_bytes(n:float) -> str:
+    "`n` bytes in decimal units, to three significant figures (13.6 GB)."
+    for unit, size in (('GB', 1e9), ('MB', 1e6), ('kB', 1e3)):
+        if n >= size: return f'{n / size:.3g} {unit}'
+    return f'{n:.0f} B'
+
+def _checkpoint_rows(plan:TrainPlan, figures:dict, keep:int) -> dict:
+    W, total, model, optimizer = plan.world_size, figures['total'], figures['model'], figures['optimizer_per_rank']
+    dtype = str(figures['exchange_dtype']).removeprefix('torch.')
+    rows = {'gradient exchange': f"{format_bytes(figures['gradients'])} sent per rank per step (embedding, value embeddings and LM head in {dtype})",
+            'parameter gathers': f"{format_bytes(figures['gathers'])} sent per rank per step (updated AdamW slices and Muon matrices)"} if W > 1 else {
+            'gradient exchange': 'none (one process)'}
+    ranks = f"; rank 0 writes {format_bytes(model + optimizer)}, each other rank {format_bytes(optimizer)}" if W > 1 else ''
+    rows['checkpoint'] = f"{format_bytes(total)} = model {format_bytes(model)} once + optimizer {format_bytes(optimizer)} per rank x {W}{ranks}"
+    rows['checkpoints kept'] = f"{keep} x {format_bytes(total)} = {format_bytes(keep * total)} on disk ({format_bytes((keep + 1) * total)} while the next is written)"
+    return rows
+
+def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.45,
+                  figures:dict|None=None, # from `plan_checkpoint_and_exchange`: adds the exchange and checkpoint rows
+                  keep_checkpoints:int=3, # checkpoints a run keeps (its disk use)
+                 ) -> str:
+    "The plan as a short table: shape, batch, length, memory, (on a known GPU) hours, and with `figures` the bytes exchanged and saved."
     c, o = plan.model_config, plan.optimizer
     plain = asdict(GPTConfig(**{k: getattr(c, k) for k in ('vocab_size', 'sequence_len', 'n_layer', 'model_dim', 'head_dim', 'n_kv_head')}))
     shown = ('window_pattern', 'value_embeds', 'residual_scalars')
@@ -120,6 +155,7 @@ def describe_plan(plan:TrainPlan, flops_per_device:float|None=None, mfu:float=0.
             'memory per device': f'~{plan.memory_gib():.1f} GiB compiled, ~{plan.memory_gib(compiled=False):.1f} GiB eager (estimates; activations '
                                  f'{plan.activation_gib():.1f} and {plan.activation_gib(compiled=False):.1f} GiB)'}
     if flops_per_device: rows['time'] = f'{plan.hours(flops_per_device, mfu):.2f} h at {mfu:.0%} MFU'
+    if figures: rows |= _checkpoint_rows(plan, figures, keep_checkpoints)
     width = max(map(len, rows))
     return '\n'.join(f'{k:<{width}}  {v}' for k, v in rows.items())
 
@@ -364,6 +400,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         set_rng_state(ckpt['rank_state']['rng'])
         if 'loss_scaler' in ckpt['rank_state']: scaler.load_state_dict(ckpt['rank_state']['loss_scaler'])  # absent from checkpoints older than the scaler
         start_step, loss_ema = ckpt['meta']['step'], ckpt['rank_state']['loss_ema']
+        del ckpt  # its copy of the weights (a model's worth of device memory) would otherwise live as long as the loop
         print0(f"resumed from {path}")
     batches = [iter(loader) for loader in loaders]
     metrics = MetricsLog(directory/'metrics.jsonl', start_step if start_step else None, info.is_master)
@@ -539,9 +576,10 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
         backout=backout, value_embed_init=value_embed_init).items() if v is not None}
     if dry_run:
         plan = plan_training(s['vocab_size'], s['nproc_per_node'], flops_budget=flops_budget, **shape, **lrs)
-        print(describe_plan(plan, peak_tflops * 1e12 if peak_tflops else None))
+        figures = plan_checkpoint_and_exchange(plan, planned_exchange_dtype(s['device']), **optimizer_switches)
+        print(describe_plan(plan, peak_tflops * 1e12 if peak_tflops else None, figures=figures, keep_checkpoints=keep_checkpoints))
         print('data: ' + dry_run_data(plan, s['sources'], s['epochs'], data_dir, tokenizer_dir))
-        return {'plan': plan}
+        return {'plan': plan, 'figures': figures}
     info = setup_distributed(s['device'])
     try:
         return _train(info, s, shape, lrs, optimizer_switches, seed=seed, peak_flops_per_sec=peak_tflops * 1e12 if peak_tflops else None,

@@ -1,4 +1,4 @@
-"MuonAdamW in two CPU processes launched by torchrun ends where one process ends on the same global batch; the loss scaler skips a step on both ranks or on neither."
+"MuonAdamW in two CPU processes launched by torchrun ends where one process ends on the same global batch, each rank keeping its share of the state; the loss scaler skips a step on both ranks or on neither."
 import subprocess, sys
 from pathlib import Path
 
@@ -38,7 +38,7 @@ def train(model, rank=0, world_size=1, ns_dtype='float32'):
         model(batch[:, :-1], batch[:, 1:]).backward()
         optimizer.step()
         model.zero_grad(set_to_none=True)
-    return model
+    return model, optimizer
 
 def worker(out_dir:str, ns_dtype:str):
     "Run by torchrun in each process: train on this rank's half of every batch and save the parameters."
@@ -46,8 +46,11 @@ def worker(out_dir:str, ns_dtype:str):
     torch.set_num_threads(1)
     info = setup_distributed('cpu')
     assert info.world_size == 2 and torch.distributed.get_backend() == 'gloo'
-    model = train(make_model(), info.rank, info.world_size, ns_dtype)
+    model, optimizer = train(make_model(), info.rank, info.world_size, ns_dtype)
     torch.save(model.state_dict(), Path(out_dir)/f'rank{info.rank}.pt')
+    names = {p: name for name, p in model.named_parameters()}
+    moments = {names[p]: (tuple(state['exp_avg'].shape), tuple(state['exp_avg_sq'].shape)) for p, state in optimizer.state.items() if 'exp_avg' in state}
+    torch.save(moments, Path(out_dir)/f'moments{info.rank}.pt')
     teardown_distributed()
 
 def loss_scaler_worker(out_dir:str):
@@ -80,10 +83,22 @@ def launch(tmp_path, ns_dtype):
     "Train in two processes under torchrun; return both ranks' final parameters."
     run_two(tmp_path, ns_dtype)
     ranks = [torch.load(tmp_path/f'rank{r}.pt') for r in (0, 1)]
+    check_adamw_shards(ranks[0], [torch.load(tmp_path/f'moments{r}.pt') for r in (0, 1)])
     for name in ranks[0]:
         # the ranks apply identical AdamW updates and copy the same gathered Muon matrices: bitwise equal
         assert torch.equal(ranks[0][name], ranks[1][name]), name
     return ranks[0]
+
+def check_adamw_shards(params, moments):
+    "ZeRO-2: each rank keeps AdamW moments for its half of every large tensor (first dimension even), and whole moments of the small ones."
+    sharded = {name for name, p in params.items() if p.numel() >= 1024 and p.shape[0] % 2 == 0}
+    assert {'embed.weight', 'lm_head.weight'} <= sharded and any(name.startswith('value_embeds.') for name in sharded), sorted(sharded)
+    for rank_moments in moments:
+        assert set(rank_moments) == {name for name in params if not is_muon(name)}, sorted(rank_moments)
+        for name, shapes in rank_moments.items():
+            shape = params[name].shape
+            expected = (shape[0] // 2, *shape[1:]) if name in sharded else tuple(shape)
+            assert shapes == (expected, expected), (name, shapes, tuple(shape))
 
 def is_muon(name): return name.startswith('blocks.')
 
@@ -91,7 +106,7 @@ def test_two_processes_match_one(tmp_path):
     "With Newton-Schulz in float32, two processes reproduce one process on the same global batch."
     distributed = launch(tmp_path, 'float32')
     torch.set_num_threads(1)
-    single, start = train(make_model(), ns_dtype='float32').state_dict(), make_model().state_dict()
+    single, start = train(make_model(), ns_dtype='float32')[0].state_dict(), make_model().state_dict()
     for name, expected in single.items():
         assert not torch.equal(expected, start[name]), f'{name} never changed: the test could not see a bug in it'
         # Not bitwise: averaging two half-batch mean gradients rounds differently from one full-batch mean (~1e-7
@@ -105,7 +120,7 @@ def test_two_processes_bfloat16(tmp_path):
     "With the production bfloat16 Newton-Schulz, the ranks agree exactly and Muon's matrices stay close to one process."
     distributed = launch(tmp_path, 'bfloat16')
     torch.set_num_threads(1)
-    single, start = train(make_model(), ns_dtype='bfloat16').state_dict(), make_model().state_dict()
+    single, start = train(make_model(), ns_dtype='bfloat16')[0].state_dict(), make_model().state_dict()
     for name, expected in single.items():
         if not is_muon(name): continue
         # bfloat16 rounding of slightly different inputs flips last bits (2^-8 relative), and the iteration amplifies
