@@ -159,7 +159,7 @@ def recommend_settings(mix:str='zh:70,en:30', # the text to train on: chapter 0a
                     head_dim=head_dim_for(depth), max_seq_len=max_seq_len, device_batch_size=rows, total_batch_size=plan.total_batch_size,
                     num_iterations=-1, target_param_data_ratio=float(ratio), lr_scale=1.0, compile=True, fp8=machine['fp8'],
                     eval_every=CADENCE['eval_every'], eval_tokens=EVAL_STEPS * plan.total_batch_size,
-                    sample_every=CADENCE['sample_every'], save_every=CADENCE['save_every'])
+                    sample_every=CADENCE['sample_every'], save_every=CADENCE['save_every'], epochs=1)
     return {**settings, 'matrix_lr': round(REFERENCE_MATRIX_LR * (GUIDE_CHINESE_MATRIX_LR if chinese else 1), 6),
             'hours': plan.hours(machine['peak_tflops'] * 1e12), 'memory_gib': plan.memory_gib(), 'vocabulary_share': vocabulary_share(vocab_size, depth),
             'tokens': plan.tokens, 'chars_per_token': chars_per_token, 'chars_per_token_from': measured_on,
