@@ -1,8 +1,9 @@
-"""What a session with a CUDA GPU runs first: seven checks of the GPU path, one line each, in under 10 minutes on one H100.
+"""What a session with a CUDA GPU runs first: eight checks of the GPU path, one line each with its time, in under 10 minutes on one H100.
 
 1. env: the environment report (printed above the lines) and one line: GPU, torch, CUDA, NCCL, compute dtype.
 2. bf16: at depth 4, after a few float32 training steps, the loss and gradients of one batch in bfloat16 agree with float32.
-3. train: `nanochat_lit_train --compile` at depth 12: tokens/s, per-device MFU and peak memory beside the plan's estimate.
+3. train: `nanochat_lit_train --compile` at depth 12: tokens/s, per-device MFU and peak memory beside the plan's estimate; a
+   compile that failed and fell back to eager training is a FAIL.
 4. fp8: on a GPU with float8 tensor cores (compute capability 8.9+), tokens/s of compiled training steps at the speed
    run's shape with FP8 block matmuls and without, interleaved, and their ratio, and the error of one FP8 forward matmul
    (fast accumulation) against float32; elsewhere a `skip` line says why not.
@@ -11,6 +12,11 @@
    each, interleaved; without CUDA a `skip` line.
 6. resume: a run saved half-way and resumed with `--resume-step` gives the same losses as the uninterrupted run.
 7. torchrun: `torchrun --nproc_per_node=1` (NCCL) gives the same losses as a plain process.
+8. float16: a short run with `NANOCHAT_LIT_DTYPE=float16` (what T4, V100 and RTX 20xx train in, with chapter 3's loss
+   scaler) keeps finite losses that fall, and logs its loss scale.
+
+`--only NAME,NAME` runs only the named checks (env, bf16, train, fp8, attention, resume, torchrun, float16); the
+tokenizer and dataset are made first when a named check needs them.
 
 Everything happens in a temporary base directory, with no network: the tokenizer and the dataset are made from the Python
 standard library's source files. The script exits 0 when every line says ok (or skip), 1 when one says FAIL (the run folder, with
@@ -18,9 +24,11 @@ each command's output in logs/, is then kept and named), and 2 on a machine with
 
     .venv/bin/python bench/gpu_check.py                      # on a CUDA machine
     .venv/bin/python bench/gpu_check.py --depth 20 --steps 60
+    .venv/bin/python bench/gpu_check.py --only attention,float16
     .venv/bin/python bench/gpu_check.py --cpu                # development: every check at toy size on the CPU, no compile
 """
 import json, math, os, re, shutil, statistics, subprocess, sys, sysconfig, tempfile, time
+from unittest import mock
 from contextlib import redirect_stdout
 from io import StringIO
 from pathlib import Path
@@ -167,6 +175,8 @@ def small_run_args(base:Path, device:str, size:dict, tag:str, save_every:int=0) 
 def check_train(base:Path, device:str, size:dict) -> str:
     args = run_args(base, device, 'speed', size['depth'], size['max_seq_len'], size['device_batch_size'], size['steps'])
     output = train(base, f"train-d{size['depth']}", args + ['--compile' if size['compile'] else '--no-compile'])
+    if 'torch.compile failed' in output:
+        raise AssertionError(f"train: {next(l.strip() for l in output.splitlines() if 'torch.compile failed' in l)}")
     estimate = re.search(r'memory per device\s+~([\d.]+) GiB', output)
     if estimate is None: raise AssertionError("train: the plan printed no 'memory per device  ~X GiB (estimate)' line")
     records = list(losses(base, 'speed').values())
@@ -306,6 +316,23 @@ def check_torchrun(base:Path, device:str, size:dict) -> str:
     return compare_losses(f"torchrun --nproc_per_node=1 ({backend}) vs plain process", losses(base, 'plain'), losses(base, 'torchrun'),
                           range(1, size['small_steps'] + 1))
 
+def check_float16(base:Path, device:str, size:dict) -> str:
+    with mock.patch.dict(os.environ, NANOCHAT_LIT_DTYPE='float16'): train(base, 'float16', small_run_args(base, device, size, 'float16'))
+    records = list(losses(base, 'float16').values())
+    scales = [r['loss_scale'] for r in records if 'loss_scale' in r]
+    skipped = sum(bool(r.get('skipped')) for r in records)
+    text = (f"float16 with the loss scaler, {len(records)} steps: loss {records[0]['loss']:.3f} -> {records[-1]['loss']:.3f}, "
+            f"{skipped} steps skipped, loss scale {scales[-1] if scales else 'not logged'}")
+    problems = {'a loss is not finite': not all(math.isfinite(r['loss']) for r in records),
+                'the loss did not fall': not records[-1]['loss'] < records[0]['loss'],
+                'no loss scale logged (the scaler is off)': not scales, 'every step was skipped': skipped == len(records)}
+    problems = [problem for problem, found in problems.items() if found]
+    if problems: raise AssertionError(f"{text}: {'; '.join(problems)}")
+    return text
+
+CHECKS = ('env', 'bf16', 'train', 'fp8', 'attention', 'resume', 'torchrun', 'float16')
+NEEDS_DATA = {'bf16', 'train', 'resume', 'torchrun', 'float16'}  # what trains on the tokenizer and dataset made first
+
 def report(check, *args) -> bool:
     "Run one check and print its line; `Skip` is a skip line, any other exception a FAIL, each with the reason. False on FAIL."
     start = time.perf_counter()
@@ -318,8 +345,12 @@ def report(check, *args) -> bool:
 def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU, without torch.compile
               depth:int=None, # depth of the speed run (default 12; 2 with --cpu)
               steps:int=None, # optimizer steps of the speed run (default 40; 6 with --cpu)
+              only:str=None, # comma-separated checks to run (default: all): env, bf16, train, fp8, attention, resume, torchrun, float16
              ):
-    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, FP8's speed, attention's flex path, exact resume, torchrun with NCCL."
+    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, FP8's speed, attention's flex path, exact resume, torchrun with NCCL, float16 training."
+    chosen = CHECKS if only is None else [name.strip() for name in only.split(',') if name.strip()]
+    if unknown := [name for name in chosen if name not in CHECKS]:
+        raise ConfigError(f"--only: {unknown[0]!r} is not a check; choose from {', '.join(CHECKS)}")
     if not cpu and not torch.cuda.is_available():
         print(NEEDS_GPU, file=sys.stderr)
         sys.exit(2)
@@ -327,10 +358,12 @@ def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU,
     size = {**SIZES[device], **{k: v for k, v in dict(depth=depth, steps=steps).items() if v is not None}}
     start, base = time.perf_counter(), Path(tempfile.mkdtemp(prefix='gpu_check_'))
     os.environ['NANOCHAT_LIT_BASE_DIR'] = str(base)
-    results = [report(check_env, device), report(make_tokenizer_and_dataset, base, size), report(check_bf16, base, device, size),
-               report(check_train, base, device, size), report(check_fp8, device, size), report(check_attention, device),
-               report(check_resume, base, device, size),
-               report(check_torchrun, base, device, size)]
+    runs = {'env': (check_env, device), 'bf16': (check_bf16, base, device, size), 'train': (check_train, base, device, size),
+            'fp8': (check_fp8, device, size), 'attention': (check_attention, device), 'resume': (check_resume, base, device, size),
+            'torchrun': (check_torchrun, base, device, size), 'float16': (check_float16, base, device, size)}
+    results = [report(*runs['env'])] if 'env' in chosen else []
+    if NEEDS_DATA & set(chosen): results.append(report(make_tokenizer_and_dataset, base, size))
+    results += [report(*runs[name]) for name in CHECKS[1:] if name in chosen]
     elapsed = time.perf_counter() - start
     results.append(elapsed <= TIME_LIMIT_S)
     print(f"{'ok' if results[-1] else 'FAIL':<5} total time {elapsed:.0f} s (limit {TIME_LIMIT_S} s)")

@@ -1,4 +1,4 @@
-"bench/gpu_check.py: one line and status 2 without a GPU; every check ok at toy size on the CPU, FP8's and attention's skipped with their reasons."
+"bench/gpu_check.py: one line and status 2 without a GPU; every check ok at toy size on the CPU, FP8's and attention's skipped with their reasons; --only runs the named checks."
 import importlib.util, math, os, subprocess, sys
 from unittest import mock
 from pathlib import Path
@@ -24,10 +24,19 @@ def test_every_check_ok_at_toy_size_on_the_cpu(tmp_path):
     run = gpu_check('--cpu', tmp_path=tmp_path)
     lines = [l for l in run.stdout.splitlines() if l.startswith(('ok ', 'FAIL '))]
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert len(lines) == 7 and all(l.startswith('ok ') for l in lines), run.stdout
+    assert len(lines) == 8 and all(l.startswith('ok ') for l in lines), run.stdout
+    assert any(l.startswith('ok    float16 with the loss scaler') for l in lines), run.stdout
     skipped = [l for l in run.stdout.splitlines() if l.startswith('skip ')]
     assert len(skipped) == 2 and 'fp8 vs bf16: needs a CUDA GPU' in skipped[0], run.stdout
     assert 'attention, mask vs flex: flex_attention trains on CUDA only' in skipped[1], run.stdout
+
+
+def test_only_the_named_checks(tmp_path):
+    run = gpu_check('--cpu', '--only', 'env,attention', tmp_path=tmp_path)
+    lines = [l.split()[:2] for l in run.stdout.splitlines() if l.startswith(('ok ', 'FAIL ', 'skip '))]
+    assert run.returncode == 0 and lines == [['ok', 'env:'], ['skip', 'attention,'], ['ok', 'total']], run.stdout + run.stderr
+    run = gpu_check('--cpu', '--only', 'env,speed', tmp_path=tmp_path)
+    assert run.returncode == 2 and "'speed' is not a check; choose from env, bf16" in run.stderr, run.stderr
 
 
 def load_script():
