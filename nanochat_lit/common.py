@@ -9,10 +9,11 @@ __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'CUDA_ALLOCATOR_SETTINGS', 'ALLO
            'DOWNLOAD_CACHES', 'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff', 'ConfigError',
            'check_torch_version', 'autodetect_device', 'default_allocator_settings', 'default_dtype', 'compute_dtype',
            'env_vars', 'DistInfo', 'setup_distributed', 'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0',
-           'get_logger', 'base_dir', 'scratch_base_dir', 'check_shared_base_dir', 'atomic_write', 'report_dir',
-           'write_report_section', 'seed_everything', 'settings_path', 'load_presets', 'resolve_settings',
-           'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes', 'peak_reserved_bytes', 'synchronize', 'Throughput',
-           'ThroughputMeter', 'run_cli', 'env_report', 'format_report', 'show_env', 'show_env_cli']
+           'get_logger', 'base_dir', 'scratch_base_dir', 'end_scratch_base_dir', 'check_shared_base_dir',
+           'atomic_write', 'report_dir', 'write_report_section', 'seed_everything', 'settings_path', 'load_presets',
+           'resolve_settings', 'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes', 'peak_reserved_bytes',
+           'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report', 'format_report', 'show_env',
+           'show_env_cli']
 
 # %% ../nbs/00_common.ipynb #c44664ea
 import argparse, atexit, json, logging, os, platform, random, re, resource, shutil, sys, tempfile, time, uuid, warnings
@@ -192,17 +193,27 @@ def base_dir() -> Path:
 
 # %% ../nbs/00_common.ipynb #fcc72945
 DOWNLOAD_CACHES = ('corpora', 'tasks', 'core')  # what a base directory downloads, shared by scratch base directories
+_replaced_base_dirs = {}  # scratch base directory -> the $NANOCHAT_LIT_BASE_DIR it replaced (None: unset)
 
 def scratch_base_dir(prefix:str='nanochat_lit_demo_', # the temporary directory's name starts with this
                     ) -> Path:
-    "A new temporary base directory, made `$NANOCHAT_LIT_BASE_DIR` for the rest of this process and removed when it exits; its download caches link to the usual base directory's."
+    "A new temporary base directory, made `$NANOCHAT_LIT_BASE_DIR` until `end_scratch_base_dir` (or the process's exit); its download caches link to the usual base directory's."
     usual, scratch = base_dir(), Path(tempfile.mkdtemp(prefix=prefix))
     for cache in DOWNLOAD_CACHES:
         (usual/cache).mkdir(exist_ok=True)
         (scratch/cache).symlink_to((usual/cache).resolve(), target_is_directory=True)
+    _replaced_base_dirs[scratch] = os.environ.get('NANOCHAT_LIT_BASE_DIR')
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # rmtree removes the links, never what they point to
     os.environ['NANOCHAT_LIT_BASE_DIR'] = str(scratch)
     return scratch
+
+def end_scratch_base_dir(scratch:Path, # what `scratch_base_dir` returned
+                        ):
+    "Remove a scratch base directory and give back the base directory it replaced (a process that goes on to other work, as a test runner's worker does, must not keep it)."
+    previous = _replaced_base_dirs.pop(scratch)
+    if previous is None: os.environ.pop('NANOCHAT_LIT_BASE_DIR', None)
+    else: os.environ['NANOCHAT_LIT_BASE_DIR'] = previous
+    shutil.rmtree(scratch, ignore_errors=True)
 
 # %% ../nbs/00_common.ipynb #313f5dd0
 SHARED_CHECK_SECONDS = 10.0  # how long a rank looks for rank 0's token: a network file system may show a new file late

@@ -1,27 +1,12 @@
-"""What the process-level tests share: temporary files under pytest's own directory; Debian's Chromium, headless, making no network traffic of its own;
+"""What the process-level tests share: Debian's Chromium, headless, making no network traffic of its own;
 small chat checkpoints in throwaway base directories; and `nanochat_lit_web` run as a server on loopback."""
-import getpass, os, shutil, socket, subprocess, sys, tempfile, time
+import os, shutil, socket, subprocess, sys, time
 from dataclasses import asdict
 from pathlib import Path
 
 import httpx, pytest, torch
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
-
-
-@pytest.fixture(scope='session', autouse=True)
-def temporary_files_under_pytest(tmp_path_factory):
-    """Whatever the tests and the processes they start put in the temporary directory lands under pytest's, which pytest prunes:
-    nothing is left in the system's /tmp. Compiled kernels stay in inductor's usual cache, shared with the notebooks' runs."""
-    system = tempfile.gettempdir()
-    os.environ.setdefault('TORCHINDUCTOR_CACHE_DIR', os.path.join(system, f'torchinductor_{getpass.getuser()}'))
-    scratch, before = str(tmp_path_factory.mktemp('tmp')), os.environ.get('TMPDIR')
-    os.environ['TMPDIR'], tempfile.tempdir = scratch, scratch
-    yield
-    tempfile.tempdir = None
-    if before is None: os.environ.pop('TMPDIR')
-    else: os.environ['TMPDIR'] = before
-
 
 CHROMIUM, CHROMEDRIVER = shutil.which('chromium'), shutil.which('chromedriver')
 # Without the background-networking flags Chromium keeps trying to reach Google's services, which a closed network refuses.
