@@ -7,11 +7,11 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/zh_recipe.html.md"""
 # %% auto #0
 __all__ = ['STUDY_CHARS_PER_TOKEN', 'HARDWARE', 'GUIDE_RATIO', 'GUIDE_CHINESE_MATRIX_LR', 'REFERENCE_MATRIX_LR',
            'BILINGUAL_VOCAB_SIZES', 'ENGLISH_VOCAB_SIZE', 'MAX_VOCABULARY_SHARE', 'GUIDE_CONTEXT', 'SMALL_CONTEXT',
-           'LARGE_DEVICE_GIB', 'MEMORY_HEADROOM', 'MAX_ROWS', 'ASPECT_RATIO', 'WIDE_HEADS_FROM', 'TOKENIZER_MAX_CHARS',
-           'DEFAULT_HOURS', 'DOLLARS_PER_DEVICE_HOUR', 'EVAL_STEPS', 'CADENCE', 'RECOMMENDED_PRESETS',
-           'language_shares', 'study_chars_per_token', 'measure_chars_per_token', 'machine_figures', 'head_dim_for',
-           'vocabulary_share', 'plan_for', 'fits', 'deepest_depth', 'budget_hours', 'recommend_settings',
-           'preset_settings', 'recipe_inputs', 'show_recommendation', 'show_train_flags', 'zh_recipe_cli']
+           'LARGE_DEVICE_GIB', 'MAX_ROWS', 'ASPECT_RATIO', 'WIDE_HEADS_FROM', 'TOKENIZER_MAX_CHARS', 'DEFAULT_HOURS',
+           'DOLLARS_PER_DEVICE_HOUR', 'EVAL_STEPS', 'CADENCE', 'RECOMMENDED_PRESETS', 'language_shares',
+           'study_chars_per_token', 'measure_chars_per_token', 'machine_figures', 'head_dim_for', 'vocabulary_share',
+           'plan_for', 'fits', 'deepest_depth', 'budget_hours', 'recommend_settings', 'preset_settings',
+           'recipe_inputs', 'show_recommendation', 'show_train_flags', 'zh_recipe_cli']
 
 # %% ../nbs/11b_zh_recipe.ipynb #2e77a6be
 import inspect
@@ -21,7 +21,7 @@ from .common import DEVICE_TYPES, PRESET_KEYS, ConfigError, format_report, looku
 from .corpora import CORPORA, iter_documents, parse_mix
 from .gpt import derive_hyperparameters
 from .tokenizer import Tokenizer
-from .train import TrainPlan, plan_training
+from .train import MEMORY_HEADROOM, TrainPlan, plan_training
 
 # %% ../nbs/11b_zh_recipe.ipynb #18e9af19
 STUDY_CHARS_PER_TOKEN = {  # chapter 11's study (nbs/11_chinese.ipynb, "The study"): chars/token on held-out English and Chinese text
@@ -92,7 +92,6 @@ REFERENCE_MATRIX_LR = inspect.signature(derive_hyperparameters).parameters['matr
 BILINGUAL_VOCAB_SIZES, ENGLISH_VOCAB_SIZE = (65_536, 32_768), 32_768  # the guide's range, larger first; nanochat's speedrun
 MAX_VOCABULARY_SHARE = 1 / 3  # ours: the larger vocabulary only while embeddings and LM head stay within a third of the model
 GUIDE_CONTEXT, SMALL_CONTEXT, LARGE_DEVICE_GIB = 2048, 512, 40  # the guide's rows; ours: 512 under 40 GiB, as the cpu and laptop-6gb presets
-MEMORY_HEADROOM = 0.85  # ours: plan for 85% of a device's memory
 MAX_ROWS, ASPECT_RATIO, WIDE_HEADS_FROM = 32, 64, 1024  # nanochat's rows per device and width per layer; ours: heads of 128 from width 1,024
 TOKENIZER_MAX_CHARS = 2_000_000_000  # nanochat's tokenizer trains on 2 billion characters
 DEFAULT_HOURS, DOLLARS_PER_DEVICE_HOUR = 4.0, 3.0  # nanochat's speedrun: about 4 hours of an 8xH100 node at about $24 an hour
