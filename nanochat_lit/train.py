@@ -248,13 +248,13 @@ def warmdown_remaining(step:int, num_iterations:int, warmdown_ratio:float) -> fl
     if step <= num_iterations - warmdown: return 1.0
     return (num_iterations - step) / max(warmdown, 1)
 
-def lr_multiplier(step:int, num_iterations:int, warmup_steps:int=0, warmdown_ratio:float=0.4, final_lr_frac:float=0.0) -> float:
+def lr_multiplier(step:int, num_iterations:int, warmup_steps:int=0, warmdown_ratio:float=0.65, final_lr_frac:float=0.05) -> float:
     "Trapezoid: linear warm-up over `warmup_steps`, constant at 1, linear warm-down to `final_lr_frac`."
     if step < warmup_steps: return (step + 1) / warmup_steps
     remaining = warmdown_remaining(step, num_iterations, warmdown_ratio)
     return remaining + (1 - remaining) * final_lr_frac
 
-def muon_momentum_schedule(step:int, num_iterations:int, schedule:str='rise', warmdown_ratio:float=0.4) -> float:
+def muon_momentum_schedule(step:int, num_iterations:int, schedule:str='rise', warmdown_ratio:float=0.65) -> float:
     "Muon's momentum: 'rise' 0.85 → 0.95 over 300 steps; 'rise_fall' 0.85 → 0.97 over 400 steps, then down to 0.90 through the warm-down."
     check_choice('momentum_schedule', schedule, MOMENTUM_SCHEDULES)
     if schedule == 'rise': return muon_momentum(step)
@@ -513,8 +513,8 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                cautious_weight_decay:OnOff=None, # Muon decays only weights its update also moves towards zero (default on; chapter 3)
                adamw_groups:str=None, # AdamW settings: per_group (nanochat's betas and weight decay per group) or shared (default per_group; chapter 3)
                warmup_steps:int=0, # steps of linear learning-rate warm-up (nanochat: 40)
-               warmdown_ratio:float=0.4, # share of the run, at its end, over which the learning rate falls (nanochat: 0.65)
-               final_lr_frac:float=0.0, # learning rate at the last step, as a fraction of the peak (nanochat: 0.05)
+               warmdown_ratio:float=0.65, # share of the run, at its end, over which the learning rate falls (nanochat's; chapter 5b's second round)
+               final_lr_frac:float=0.05, # learning rate at the last step, as a fraction of the peak (nanochat's; with the warm-down)
                momentum_schedule:str='rise_fall', # Muon momentum: rise_fall (0.85 to 0.97, then to 0.90 in the warm-down; nanochat) or rise (to 0.95)
                weight_decay_schedule:str='cosine', # Muon weight decay falls to zero: cosine (nanochat) or linear
                eval_every:int=None, # steps between validation bpb evaluations (0: only at the end; default 250)
