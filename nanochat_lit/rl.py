@@ -189,4 +189,4 @@ def train_rl(source:str='sft', # the stage to start from
                           batch_loss=policy_gradient_loss, evaluate=evaluate, sample=lambda: chat_samples(model, tokenizer, questions, max_new_tokens),
                           step_stats=lambda: rollout_stats(loaders, info.device), eval_every=eval_every, save_every=save_every,
                           keep_checkpoints=keep_checkpoints, resume=resume or resume_step is not None, resume_step=resume_step, run=run,
-                          on_step=hooks.get('on_step'), desc='RL')
+                          on_step=hooks.get('on_step'), desc='RL', read_ahead=False)  # rollouts come from the weights of their own step

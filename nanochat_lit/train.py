@@ -11,7 +11,7 @@ __all__ = ['TRAIN_DEFAULTS', 'MODEL_RECIPE', 'OPTIMIZER_RECIPE', 'ACTIVATION_BYT
            'largest_device_batch', 'supply_figures', 'measure_supply', 'check_epochs', 'describe_supply',
            'prepare_web_data', 'prepare_training_data', 'dry_run_data', 'warmdown_remaining', 'lr_multiplier',
            'muon_momentum_schedule', 'weight_decay_multiplier', 'set_schedules', 'read_metrics', 'MetricsLog',
-           'use_deterministic_cpu_kernels', 'device_memory', 'eager_fallback_fits', 'compile_for_training',
+           'use_deterministic_cpu_kernels', 'device_memory', 'eager_fallback_fits', 'compile_for_training', 'ReadAhead',
            'train_loop', 'warn_if_corpora_differ', 'tokenizer_record', 'train_base', 'stage_trainer', 'train_cli',
            'LossPlot']
 
@@ -365,6 +365,17 @@ def _check_resumable(meta:dict, model:GPT, n_loaders:int, saved_loaders:int, pat
         raise ConfigError(f"cannot resume {path} exactly: it read data through {saved_loaders} micro-batch slots per rank, this run has {n_loaders}; "
                           "keep total_batch_size and device_batch_size as they were")
 
+class ReadAhead:
+    "A loader whose next batch can be read early, while the device still runs the last backward pass; `state_dict` is where the loader stood before that batch, so a checkpoint resumes at it."
+    def __init__(self, loader):
+        self.loader, self.batches, self.ahead = loader, iter(loader), None  # ahead: (the loader's state before the batch, the batch)
+    def read(self): self.ahead = (self.loader.state_dict(), next(self.batches))
+    def take(self):
+        if self.ahead is None: self.read()
+        (_, batch), self.ahead = self.ahead, None
+        return batch
+    def state_dict(self) -> dict: return self.loader.state_dict() if self.ahead is None else self.ahead[0]
+
 def train_loop(info:DistInfo, # this process's place in the run, from `setup_distributed`
                model:GPT, optimizer:torch.optim.Optimizer,
                loaders:list, # this rank's micro-batch slots: iterators of batches with `state_dict`/`load_state_dict`
@@ -382,6 +393,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
                run:str='dummy', on_step:Callable|None=None, desc:str='training',
                flops_per_token:float|None=None, peak_flops_per_sec:float|None=None, # for MFU
                report:dict|None=None, # more figures for the stage's report section (base: parameters, FLOPs, tokens)
+               read_ahead:bool=True, # read each next batch right after a backward pass, while the device works; False where batches depend on the weights (RL's rollouts)
               ) -> dict:
     "The loop every training stage shares: accumulate, step, log, evaluate, sample and checkpoint; resume exactly; write the report section."
     started = time.perf_counter()
@@ -402,7 +414,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         start_step, loss_ema = ckpt['meta']['step'], ckpt['rank_state']['loss_ema']
         del ckpt  # its copy of the weights (a model's worth of device memory) would otherwise live as long as the loop
         print0(f"resumed from {path}")
-    batches = [iter(loader) for loader in loaders]
+    slots = [ReadAhead(loader) for loader in loaders]
     metrics = MetricsLog(directory/'metrics.jsonl', start_step if start_step else None, info.is_master)
     wandb_run = _wandb_run(run, {**meta.get('settings', {}), 'num_iterations': num_iterations}) if info.is_master else None
     meter = ThroughputMeter(info.device, flops_per_token, peak_flops_per_sec, world_size=info.world_size)
@@ -428,7 +440,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
             model.train()
             for text in result['samples'].values(): bar.write(f"  sample: {text!r}")
         if (save_every > 0 and step % save_every == 0 and step > start_step) or last:
-            rank_state = {'loaders': [l.state_dict() for l in loaders], 'rng': rng_state(), 'loss_ema': loss_ema,
+            rank_state = {'loaders': [slot.state_dict() for slot in slots], 'rng': rng_state(), 'loss_ema': loss_ema,
                           'loss_scaler': scaler.state_dict()}
             result['checkpoint'] = save_checkpoint(directory, step, model.state_dict(), optimizer.state_dict(),
                                                    {'model_config': asdict(model.config), **meta, **evaluation}, rank_state, keep_checkpoints)
@@ -437,10 +449,11 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         meter.skip()  # evaluation, sampling and checkpointing are not training time
         lrm = schedule(step)
         loss_sum, tokens = torch.zeros((), device=info.device), 0
-        for batch_iter in batches:
-            batch = next(batch_iter)
+        for i, slot in enumerate(slots):
+            batch = slot.take()
             loss = batch_loss(forward, batch)
-            scaler.scale_loss(loss / len(batches)).backward()
+            scaler.scale_loss(loss / len(slots)).backward()
+            if read_ahead and (i + 1 < len(slots) or step + 1 < num_iterations): slots[(i + 1) % len(slots)].read()  # on a GPU, backward is still running
             loss_sum += loss.detach()
             tokens += batch[0].numel()
         scale = scaler.scale
@@ -448,7 +461,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         model.zero_grad(set_to_none=True)
         totals = torch.stack([loss_sum, torch.tensor(float(tokens), device=info.device)])
         if dist.is_initialized(): dist.all_reduce(totals)
-        loss_value = totals[0].item() / (len(batches) * info.world_size)
+        loss_value = totals[0].item() / (len(slots) * info.world_size)
         loss_ema = 0.9 * loss_ema + 0.1 * loss_value
         reading = meter.update(int(totals[1].item()))
         record = {'step': step + 1, 'loss': loss_value, 'smooth_loss': loss_ema / (1 - 0.9 ** (step + 1)), 'lr_multiplier': lrm,
