@@ -209,17 +209,37 @@ class MuonAdamW(torch.optim.Optimizer):
             for p, new in zip(params, gathered): p.copy_(new)
         return [(_all_gather(gathered, stack, async_op=True), copy_back)]
 
+    def state_shapes(self, world:int) -> dict:
+        "The shape of each state tensor a rank keeps at world size `world`: {(group index, parameter index in the group, key): shape}."
+        shapes = {}
+        for gi, g in enumerate(self.param_groups):
+            if g['kind'] == 'adamw':  # two moments of the tensor, or of this rank's slice
+                for i, p in enumerate(g['params']):
+                    shape = (p.size(0) // world, *p.shape[1:]) if shards_adamw(p.shape, world) else tuple(p.shape)
+                    shapes |= {(gi, i, 'exp_avg'): shape, (gi, i, 'exp_avg_sq'): shape}
+            else:  # on the group's first matrix: momentum of this rank's share of the padded stack, and NorMuon's one moment per row
+                share, (rows, cols) = -(-len(g['params']) // world), g['params'][0].shape
+                shapes[(gi, 0, 'momentum_buffer')] = (share, rows, cols)
+                if g['normuon_beta']: shapes[(gi, 0, 'row_second_moment')] = (share, rows, 1)
+        return shapes
+
     def state_bytes(self, world:int) -> int:
         "Bytes of optimizer state that each rank holds (and saves) at world size `world`."
-        total = 0
-        for g in self.param_groups:
-            if g['kind'] == 'adamw':  # two moments of the tensor, or of this rank's slice
-                total += sum(2 * p.numel() // (world if shards_adamw(p.shape, world) else 1) * p.element_size() for p in g['params'])
-            else:  # momentum of this rank's share of the padded stack, and NorMuon's one moment per row
-                p, share = g['params'][0], -(-len(g['params']) // world)
-                rows, cols = p.shape
-                total += share * rows * (cols + (1 if g['normuon_beta'] else 0)) * p.element_size()
-        return total
+        return sum(math.prod(shape) * self.param_groups[gi]['params'][i].element_size() for (gi, i, _), shape in self.state_shapes(world).items())
+
+    def load_state_dict(self, state_dict:dict):
+        "torch's `load_state_dict`, then a check that every state tensor has the shape this rank steps."
+        super().load_state_dict(state_dict)
+        world = _world()[0]
+        for (gi, i, key), shape in self.state_shapes(world).items():
+            g = self.param_groups[gi]
+            found = self.state[g['params'][i]].get(key) if g['params'][i] in self.state else None
+            if found is not None and tuple(found.shape) != shape:
+                raise ConfigError(f"this optimizer state does not fit a rank of a {world}-process run: group {g.get('name', gi)!r} keeps {key} "
+                                  f"of shape {shape}, the state has {tuple(found.shape)}. Each rank keeps only its share of the AdamW moments and "
+                                  "of Muon's momentum (ZeRO-2), and the state was written otherwise: by a version of nanochat_lit from before the "
+                                  "sharding, or for another number of processes. Resume it with the version and number of processes that wrote it; "
+                                  "its weights load anywhere (evaluation, chat, the next stage's --source)")
 
     def exchange_bytes(self, world:int) -> dict:
         "Bytes each rank sends per step at world size `world`, with ring collectives: {'gradients': the gradient exchange, 'gathers': the updated parameters}."
