@@ -1,4 +1,5 @@
-"""What a session with a CUDA GPU runs first: eight checks of the GPU path, one line each with its time, in under 10 minutes on one H100.
+"""What a session with a CUDA GPU runs first: checks of the GPU path, one line each with its time; the eight default ones take under
+10 minutes on one H100.
 
 1. env: the environment report (printed above the lines) and one line: GPU, torch, CUDA, NCCL, compute dtype.
 2. bf16: at depth 4, after a few float32 training steps, the loss and gradients of one batch in bfloat16 agree with float32.
@@ -15,8 +16,19 @@
 8. float16: a short run with `NANOCHAT_LIT_DTYPE=float16` (what T4, V100 and RTX 20xx train in, with chapter 3's loss
    scaler) keeps finite losses that fall, and logs its loss scale.
 
-`--only NAME,NAME` runs only the named checks (env, bf16, train, fp8, attention, resume, torchrun, float16); the
-tokenizer and dataset are made first when a named check needs them.
+Three more run only when named with `--only` (a few minutes each on an H100):
+
+9. speedrun: one GPU's share of the h100x8 preset (depth 24, 16 rows of 2,048 tokens, compiled, FP8 where the GPU has it)
+   for 3 steps, saving at step 2: peak memory against the plan's figure and the GPU, the checkpoint's size against the
+   dry run's, then a resume from step 2 that repeats step 3's loss. It skips a GPU with less memory than the plan.
+10. laptop: the laptop-6gb preset for 30 steps with the CUDA allocator capped at what a 6 GB laptop GPU leaves a process
+   (`torch.cuda.set_per_process_memory_fraction`, LAPTOP_GIB): the run must finish under the cap.
+11. gpus: torchrun over every GPU of the machine (NCCL) against one process accumulating the same global batch: the
+   same losses. It skips a machine with one GPU; with --cpu it runs two gloo processes.
+
+`--only NAME,NAME` runs only the named checks (env, bf16, train, fp8, attention, resume, torchrun, float16, speedrun,
+laptop, gpus); the tokenizer and dataset are made first when a named check needs them. A first GPU session runs the
+defaults, then `--only speedrun,laptop,gpus`.
 
 Everything happens in a temporary base directory, with no network: the tokenizer and the dataset are made from the Python
 standard library's source files. The script exits 0 when every line says ok (or skip), 1 when one says FAIL (the run folder, with
@@ -41,7 +53,7 @@ from nanochat_lit.dataset import prepare_dataset
 from nanochat_lit.gpt import build_model, causal_attention, check_fp8_support, config_from_depth, derive_hyperparameters, fp8_linear, rms_norm
 from nanochat_lit.optim import setup_optimizers
 from nanochat_lit.tokenizer import Tokenizer, train_tokenizer
-from nanochat_lit.train import MODEL_RECIPE, OPTIMIZER_RECIPE
+from nanochat_lit.train import MODEL_RECIPE, OPTIMIZER_RECIPE, plan_checkpoint_and_exchange, plan_training, planned_exchange_dtype
 
 NEEDS_GPU = ("gpu_check: needs a CUDA GPU (torch.cuda.is_available() is False); run it on a machine with an NVIDIA GPU, "
              "or pass --cpu for the toy-size development run")
@@ -72,6 +84,15 @@ FP8_FORWARD_RTOL = 0.06
 ATTENTION_RTOL = 2e-2
 ATTENTION_SHAPE = dict(depth=24, batch_size=2, seq_len=2048)  # the d24 speed run's attention, one micro-batch of two rows
 ATTENTION_ROUNDS, ATTENTION_STEPS_PER_ROUND = 5, 10
+
+# One GPU's share of the h100x8 preset: its depth, rows and context (aspect ratio 64 and head dimension 128 are the defaults),
+# 3 steps saved at step 2 and resumed from it.
+SPEEDRUN = dict(depth=24, max_seq_len=2048, device_batch_size=16, steps=3, save_every=2)
+# What a 6 GB laptop GPU leaves one process: the CUDA context and the desktop take the difference on a real laptop.
+LAPTOP_GIB, LAPTOP_STEPS = 5.5, 30
+# Run by `laptop` in place of nanochat_lit_train: caps the allocator at a fraction of the GPU's memory, then trains.
+CAPPED_TRAIN = ("import sys, torch; torch.cuda.set_per_process_memory_fraction(float(sys.argv[1])); "
+                "from nanochat_lit.train import train_cli; train_cli(sys.argv[2:])")
 
 SIZES = {  # text, the speed run of check 3 (depth, steps, ...), and the small runs of checks 2, 4 and 5 (small_*)
     'cuda': dict(vocab_size=32768, text_chars=20_000_000, depth=12, steps=40, max_seq_len=2048, device_batch_size=32,
@@ -141,10 +162,13 @@ def check_bf16(base:Path, device:str, size:dict, warmup_steps:int=10) -> str:
 
 FAILURE_LINE = re.compile(r'^(error: |[\w.]*(Error|Exception): \S)')  # our one-line errors, or an exception's last line
 
-def train(base:Path, name:str, args:list, torchrun:bool=False) -> str:
-    "Run nanochat_lit_train (or `torchrun --nproc_per_node=1` on its module) in `base`; its output goes to logs/<name>.txt."
-    command = ([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=1', '-m', 'nanochat_lit.train'] if torchrun
-               else [str(Path(sys.executable).with_name('nanochat_lit_train'))])
+def torchrun(processes:int) -> list:
+    "The command that runs nanochat_lit_train in `processes` processes on this machine."
+    return [sys.executable, '-m', 'torch.distributed.run', '--standalone', f'--nproc_per_node={processes}', '-m', 'nanochat_lit.train']
+
+def train(base:Path, name:str, args:list, command:list|None=None) -> str:
+    "Run nanochat_lit_train (or `command`, which takes its flags) in `base`; its output goes to logs/<name>.txt."
+    command = command or [str(Path(sys.executable).with_name('nanochat_lit_train'))]
     env = {**os.environ, 'NANOCHAT_LIT_BASE_DIR': str(base), 'NCCL_DEBUG': 'INFO'}
     run = subprocess.run([*command, *args], capture_output=True, text=True, env=env, timeout=TIME_LIMIT_S)
     log = base/'logs'/f'{name}.txt'
@@ -160,17 +184,20 @@ def losses(base:Path, tag:str) -> dict:
     lines = (base/'checkpoints'/'base'/tag/'metrics.jsonl').read_text().splitlines()
     return {r['step']: r for r in map(json.loads, lines) if 'loss' in r}
 
-def run_args(base:Path, device:str, tag:str, depth:int, seq_len:int, batch_size:int, steps:int, save_every:int=0) -> list:
-    "Flags of a run with one micro-batch per step, evaluation and samples only at the end (one batch of validation)."
-    return ['--device', device, '--depth', str(depth), '--max-seq-len', str(seq_len), '--device-batch-size', str(batch_size),
-            '--total-batch-size', str(batch_size * seq_len), '--num-iterations', str(steps), '--eval-every', '0',
-            '--eval-tokens', str(batch_size * seq_len), '--sample-every', '0', '--save-every', str(save_every),
-            '--model-tag', tag, '--data-dir', str(base/'data'), '--tokenizer-dir', str(base/'tokenizer')]
+def data_args(base:Path, tag:str) -> list:
+    "Flags of a run on the set-up's tokenizer and dataset, with evaluation and samples only at the end."
+    return ['--eval-every', '0', '--sample-every', '0', '--model-tag', tag, '--data-dir', str(base/'data'), '--tokenizer-dir', str(base/'tokenizer')]
 
-def small_run_args(base:Path, device:str, size:dict, tag:str, save_every:int=0) -> list:
-    "A short eager run: compiling each of the four small runs would cost minutes and test nothing the speed run does not."
+def run_args(base:Path, device:str, tag:str, depth:int, seq_len:int, batch_size:int, steps:int, save_every:int=0, micro_batches:int=1) -> list:
+    "Flags of a run with `micro_batches` micro-batches per step (over its processes), and one batch of validation."
+    return ['--device', device, '--depth', str(depth), '--max-seq-len', str(seq_len), '--device-batch-size', str(batch_size),
+            '--total-batch-size', str(micro_batches * batch_size * seq_len), '--num-iterations', str(steps),
+            '--eval-tokens', str(batch_size * seq_len), '--save-every', str(save_every), *data_args(base, tag)]
+
+def small_run_args(base:Path, device:str, size:dict, tag:str, save_every:int=0, micro_batches:int=1) -> list:
+    "A short eager run: compiling each of the small runs would cost minutes and test nothing the speed run does not."
     return run_args(base, device, tag, size['small_depth'], size['small_seq_len'], size['small_batch_size'], size['small_steps'],
-                    save_every) + ['--no-compile']
+                    save_every, micro_batches) + ['--no-compile']
 
 def check_train(base:Path, device:str, size:dict) -> str:
     args = run_args(base, device, 'speed', size['depth'], size['max_seq_len'], size['device_batch_size'], size['steps'])
@@ -309,7 +336,7 @@ def check_resume(base:Path, device:str, size:dict) -> str:
 
 def check_torchrun(base:Path, device:str, size:dict) -> str:
     train(base, 'plain', small_run_args(base, device, size, 'plain'))
-    output = train(base, 'torchrun', small_run_args(base, device, size, 'torchrun'), torchrun=True)
+    output = train(base, 'torchrun', small_run_args(base, device, size, 'torchrun'), torchrun(1))
     backend = 'nccl' if device == 'cuda' else 'gloo'
     if device == 'cuda' and 'NCCL INFO' not in output:
         raise AssertionError("torchrun: no 'NCCL INFO' line in its output (NCCL_DEBUG=INFO): the process group did not use NCCL")
@@ -330,8 +357,60 @@ def check_float16(base:Path, device:str, size:dict) -> str:
     if problems: raise AssertionError(f"{text}: {'; '.join(problems)}")
     return text
 
-CHECKS = ('env', 'bf16', 'train', 'fp8', 'attention', 'resume', 'torchrun', 'float16')
-NEEDS_DATA = {'bf16', 'train', 'resume', 'torchrun', 'float16'}  # what trains on the tokenizer and dataset made first
+def check_speedrun(base:Path, device:str, size:dict) -> str:
+    if device != 'cuda': raise Skip("speedrun: one GPU's share of the h100x8 preset needs a CUDA GPU; this run is on the CPU")
+    plan = plan_training(size['vocab_size'], 1, SPEEDRUN['depth'], 64, 128, SPEEDRUN['max_seq_len'], SPEEDRUN['device_batch_size'],
+                         SPEEDRUN['device_batch_size'] * SPEEDRUN['max_seq_len'], SPEEDRUN['steps'])
+    gpu_gib = torch.cuda.get_device_properties(0).total_memory / 2**30
+    if plan.memory_gib() > gpu_gib:
+        raise Skip(f"speedrun: the plan needs ~{plan.memory_gib():.1f} GiB per GPU and this one has {gpu_gib:.1f} GiB")
+    try: check_fp8_support(device); fp8 = '--fp8'
+    except ConfigError: fp8 = '--no-fp8'  # the preset's FP8 needs compute capability 8.9+; the memory plan holds without it
+    args = run_args(base, device, 'speedrun', SPEEDRUN['depth'], SPEEDRUN['max_seq_len'], SPEEDRUN['device_batch_size'], SPEEDRUN['steps'],
+                    SPEEDRUN['save_every']) + ['--head-dim', '128', '--compile', fp8]
+    train(base, 'speedrun', args)
+    whole = losses(base, 'speedrun')
+    peak = max(r['peak_memory_gib'] for r in whole.values())
+    written = base/'checkpoints'/'base'/'speedrun'/f"step_{SPEEDRUN['save_every']:06d}"
+    saved = sum(f.stat().st_size for f in written.glob('*.pt') if not f.name.startswith('state_rank'))
+    planned = plan_checkpoint_and_exchange(plan, planned_exchange_dtype(device), **OPTIMIZER_RECIPE)['total']
+    train(base, 'speedrun-resumed', args + ['--resume-step', str(SPEEDRUN['save_every'])])
+    resumed = {s: r for s, r in losses(base, 'speedrun').items() if s > SPEEDRUN['save_every']}
+    text = (f"speedrun shape (d{SPEEDRUN['depth']}, {SPEEDRUN['device_batch_size']}x{SPEEDRUN['max_seq_len']}, compiled, {fp8[2:]}): "
+            f"peak memory {peak:.1f} GiB vs plan ~{plan.memory_gib():.1f} GiB on a {gpu_gib:.0f} GiB GPU, checkpoint {saved / 2**30:.2f} GiB "
+            f"vs dry run {planned / 2**30:.2f} GiB; " + compare_losses('resume', whole, resumed, range(SPEEDRUN['save_every'] + 1, SPEEDRUN['steps'] + 1)))
+    problems = {f'peak memory over {MEMORY_ESTIMATE_SLACK}x the plan': peak > MEMORY_ESTIMATE_SLACK * plan.memory_gib(),
+                'the checkpoint differs from the dry run by more than 5%': abs(saved - planned) > 0.05 * planned}
+    if problems := [problem for problem, found in problems.items() if found]: raise AssertionError(f"{text}: {'; '.join(problems)}")
+    return text
+
+def check_laptop(base:Path, device:str, size:dict) -> str:
+    if device != 'cuda': raise Skip("laptop: the laptop-6gb preset under a 6 GB memory cap needs a CUDA GPU; this run is on the CPU")
+    fraction = LAPTOP_GIB * 2**30 / torch.cuda.get_device_properties(0).total_memory
+    args = ['--preset', 'laptop-6gb', '--num-iterations', str(LAPTOP_STEPS), '--eval-tokens', '65536', '--save-every', '0', *data_args(base, 'laptop')]
+    train(base, 'laptop', args, [sys.executable, '-c', CAPPED_TRAIN, str(fraction)])
+    records = list(losses(base, 'laptop').values())
+    timed = records[len(records) // 4:]
+    text = (f"laptop-6gb preset, {len(records)} steps with the allocator capped at {LAPTOP_GIB} GiB: peak memory "
+            f"{max(r['peak_memory_gib'] for r in records):.2f} GiB (reserved {max(r.get('peak_reserved_gib', 0) for r in records):.2f}), "
+            f"{statistics.median(r['tokens_per_sec'] for r in timed):,.0f} tokens/s on this GPU, loss {records[0]['loss']:.3f} -> {records[-1]['loss']:.3f}")
+    if not all(math.isfinite(r['loss']) for r in records) or not records[-1]['loss'] < records[0]['loss']:
+        raise AssertionError(f"{text}: the loss is not finite or did not fall")
+    return text
+
+def check_gpus(base:Path, device:str, size:dict) -> str:
+    processes = torch.cuda.device_count() if device == 'cuda' else 2
+    if processes < 2: raise Skip("gpus: torchrun over every GPU needs two or more; this machine has one")
+    train(base, 'gpus-one-process', small_run_args(base, device, size, 'gpus-one', micro_batches=processes))
+    output = train(base, 'gpus', small_run_args(base, device, size, 'gpus', micro_batches=processes), torchrun(processes))
+    if device == 'cuda' and 'NCCL INFO' not in output:
+        raise AssertionError("gpus: no 'NCCL INFO' line in its output (NCCL_DEBUG=INFO): the process group did not use NCCL")
+    return compare_losses(f"torchrun --nproc_per_node={processes} ({'nccl' if device == 'cuda' else 'gloo'}) vs one process accumulating "
+                          f"{processes} micro-batches", losses(base, 'gpus-one'), losses(base, 'gpus'), range(1, size['small_steps'] + 1))
+
+CHECKS = ('env', 'bf16', 'train', 'fp8', 'attention', 'resume', 'torchrun', 'float16')  # the default run
+MORE_CHECKS = ('speedrun', 'laptop', 'gpus')  # only with --only
+NEEDS_DATA = {'bf16', 'train', 'resume', 'torchrun', 'float16', 'speedrun', 'laptop', 'gpus'}  # what trains on the tokenizer and dataset made first
 
 def report(check, *args) -> bool:
     "Run one check and print its line; `Skip` is a skip line, any other exception a FAIL, each with the reason. False on FAIL."
@@ -345,12 +424,12 @@ def report(check, *args) -> bool:
 def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU, without torch.compile
               depth:int=None, # depth of the speed run (default 12; 2 with --cpu)
               steps:int=None, # optimizer steps of the speed run (default 40; 6 with --cpu)
-              only:str=None, # comma-separated checks to run (default: all): env, bf16, train, fp8, attention, resume, torchrun, float16
+              only:str=None, # comma-separated checks (default: the first eight): env, bf16, train, fp8, attention, resume, torchrun, float16, speedrun, laptop, gpus
              ):
-    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, FP8's speed, attention's flex path, exact resume, torchrun with NCCL, float16 training."
+    "Check the GPU path: environment, bf16 against float32, compiled training speed and memory, FP8's speed, attention's flex path, exact resume, torchrun with NCCL, float16 training; with --only, also the speed run's shape, the laptop preset and every GPU."
     chosen = CHECKS if only is None else [name.strip() for name in only.split(',') if name.strip()]
-    if unknown := [name for name in chosen if name not in CHECKS]:
-        raise ConfigError(f"--only: {unknown[0]!r} is not a check; choose from {', '.join(CHECKS)}")
+    if unknown := [name for name in chosen if name not in CHECKS + MORE_CHECKS]:
+        raise ConfigError(f"--only: {unknown[0]!r} is not a check; choose from {', '.join(CHECKS + MORE_CHECKS)}")
     if not cpu and not torch.cuda.is_available():
         print(NEEDS_GPU, file=sys.stderr)
         sys.exit(2)
@@ -360,10 +439,11 @@ def gpu_check(cpu:bool=False, # development: every check at toy size on the CPU,
     os.environ['NANOCHAT_LIT_BASE_DIR'] = str(base)
     runs = {'env': (check_env, device), 'bf16': (check_bf16, base, device, size), 'train': (check_train, base, device, size),
             'fp8': (check_fp8, device, size), 'attention': (check_attention, device), 'resume': (check_resume, base, device, size),
-            'torchrun': (check_torchrun, base, device, size), 'float16': (check_float16, base, device, size)}
+            'torchrun': (check_torchrun, base, device, size), 'float16': (check_float16, base, device, size),
+            **{name: (check, base, device, size) for name, check in zip(MORE_CHECKS, (check_speedrun, check_laptop, check_gpus))}}
     results = [report(*runs['env'])] if 'env' in chosen else []
     if NEEDS_DATA & set(chosen): results.append(report(make_tokenizer_and_dataset, base, size))
-    results += [report(*runs[name]) for name in CHECKS[1:] if name in chosen]
+    results += [report(*runs[name]) for name in CHECKS[1:] + MORE_CHECKS if name in chosen]
     elapsed = time.perf_counter() - start
     results.append(elapsed <= TIME_LIMIT_S)
     print(f"{'ok' if results[-1] else 'FAIL':<5} total time {elapsed:.0f} s (limit {TIME_LIMIT_S} s)")

@@ -466,7 +466,8 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         reading = meter.update(int(totals[1].item()))
         record = {'step': step + 1, 'loss': loss_value, 'smooth_loss': loss_ema / (1 - 0.9 ** (step + 1)), 'lr_multiplier': lrm,
                   **(step_stats() if step_stats else {}), **({'loss_scale': scale, 'skipped': not stepped} if scaler.enabled else {}),
-                  'tokens_per_sec': reading.tokens_per_sec, 'mfu': reading.mfu, 'peak_memory_gib': reading.peak_memory_gib}
+                  'tokens_per_sec': reading.tokens_per_sec, 'mfu': reading.mfu, 'peak_memory_gib': reading.peak_memory_gib,
+                  **({} if reading.peak_reserved_gib is None else {'peak_reserved_gib': reading.peak_reserved_gib})}  # reserved: CUDA's allocator
         log(record)
         bar.set_postfix(loss=f"{record['smooth_loss']:.3f}", tok_s=f"{reading.tokens_per_sec:,.0f}",
                         mfu='n/a' if reading.mfu is None else f'{100 * reading.mfu:.1f}%', mem=f'{reading.peak_memory_gib:.2f}G',

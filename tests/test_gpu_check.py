@@ -69,3 +69,20 @@ def test_attention_comparison_runs_at_toy_size_on_the_cpu():
     assert set(differences) == {'output', 'grad q', 'grad k', 'grad v'}
     assert all(peak < 1e-5 and relative < 1e-5 for peak, relative in differences.values()), differences
     assert all(len(times[backend]) == 2 and all(t > 0 for t in times[backend]) for backend in ('mask', 'flex')), times
+
+
+def test_the_named_only_checks_on_the_cpu(tmp_path):
+    "speedrun and laptop need CUDA and say so; gpus runs two gloo processes against one process accumulating both micro-batches."
+    run = gpu_check('--cpu', '--only', 'speedrun,laptop,gpus', tmp_path=tmp_path)
+    lines = [l for l in run.stdout.splitlines() if l.startswith(('ok ', 'FAIL ', 'skip '))]
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert [l.split()[:2] for l in lines] == [['ok', 'set-up:'], ['skip', 'speedrun:'], ['skip', 'laptop:'], ['ok', 'torchrun'], ['ok', 'total']], run.stdout
+    assert 'torchrun --nproc_per_node=2 (gloo) vs one process accumulating 2 micro-batches' in lines[3], lines[3]
+
+
+def test_the_speedrun_check_fits_an_h100():
+    "One GPU's share of the h100x8 preset, as the speedrun check plans it, fits an 80 GB H100 (79.1 GiB): the check runs there rather than skipping."
+    module = load_script()
+    s = module.SPEEDRUN
+    plan = module.plan_training(32768, 1, s['depth'], 64, 128, s['max_seq_len'], s['device_batch_size'], s['device_batch_size'] * s['max_seq_len'], s['steps'])
+    assert 40 < plan.memory_gib() < 79.1, plan.memory_gib()
