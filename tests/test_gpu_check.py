@@ -72,11 +72,13 @@ def test_attention_comparison_runs_at_toy_size_on_the_cpu():
 
 
 def test_the_named_only_checks_on_the_cpu(tmp_path):
-    "speedrun and laptop need CUDA and say so; gpus runs two gloo processes against one process accumulating both micro-batches."
+    """speedrun runs a toy of its shape (the checkpoint's size against the dry run's, then a resume); laptop needs CUDA and says so;
+    gpus runs two gloo processes against one process accumulating both micro-batches."""
     run = gpu_check('--cpu', '--only', 'speedrun,laptop,gpus', tmp_path=tmp_path)
     lines = [l for l in run.stdout.splitlines() if l.startswith(('ok ', 'FAIL ', 'skip '))]
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert [l.split()[:2] for l in lines] == [['ok', 'set-up:'], ['skip', 'speedrun:'], ['skip', 'laptop:'], ['ok', 'torchrun'], ['ok', 'total']], run.stdout
+    assert [l.split()[:2] for l in lines] == [['ok', 'set-up:'], ['ok', 'speedrun'], ['skip', 'laptop:'], ['ok', 'torchrun'], ['ok', 'total']], run.stdout
+    assert 'checkpoint' in lines[1] and 'resume: losses of steps 3..3 agree' in lines[1], lines[1]
     assert 'torchrun --nproc_per_node=2 (gloo) vs one process accumulating 2 micro-batches' in lines[3], lines[3]
 
 
