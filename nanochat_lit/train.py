@@ -562,17 +562,18 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                seed:int=42, # seeds initialisation and data order
                dry_run:bool=False, # print the plan (shape, batch, steps, memory, hours) and stop
                nproc_per_node:int=None, # dry run: the devices the plan assumes (a real run takes torchrun's world size)
+               vocab_size:int=None, # dry run: the vocabulary the plan assumes (default the preset's; a real run takes its tokenizer's)
                peak_tflops:float=None, # one device's bf16 peak, for MFU and the dry run's hours (default: known GPUs; H100: 989)
                preset:str=None, # a preset from settings.ini
                **hooks, # on_step: called with each metrics record (a live plot, say); Python only, not a flag
               ) -> dict:
-    "Pretrain a base model: plan from the depth dial, train with Muon and AdamW, evaluate bpb, sample, checkpoint."
+    "Pretrain a base model: plan from the depth dial, train with Muon and AdamW, evaluate bpb, sample, checkpoint; return the final figures and the plan."
     if set(hooks) - {'on_step'}: raise ConfigError(f"unknown hook {sorted(set(hooks) - {'on_step'})[0]!r}; train_base takes on_step")
     s = resolve_settings(TRAIN_DEFAULTS, preset, depth=depth, aspect_ratio=aspect_ratio, head_dim=head_dim, max_seq_len=max_seq_len,
                          device_batch_size=device_batch_size, total_batch_size=total_batch_size, num_iterations=num_iterations,
                          target_param_data_ratio=target_param_data_ratio, lr_scale=lr_scale, sources=sources, device=device,
                          compile=compile, fp8=fp8, eval_every=eval_every, eval_tokens=eval_tokens, sample_every=sample_every, save_every=save_every,
-                         nproc_per_node=nproc_per_node, epochs=epochs)
+                         nproc_per_node=nproc_per_node, vocab_size=vocab_size, epochs=epochs)
     lrs = {k: v for k, v in dict(embedding_lr=embedding_lr, unembedding_lr=unembedding_lr, matrix_lr=matrix_lr,
                                   scalar_lr=scalar_lr, weight_decay=weight_decay).items() if v is not None} | {'lr_scale': s['lr_scale']}
     optimizer_switches = OPTIMIZER_RECIPE | {k: v for k, v in dict(ns_method=ns_method, normuon_beta=normuon_beta,
@@ -640,7 +641,7 @@ def _train(info, s:dict, shape:dict, lrs:dict, optimizer_switches:dict, *, seed,
                         save_every=s['save_every'], keep_checkpoints=keep_checkpoints, resume=resume, resume_step=resume_step, run=run,
                         on_step=on_step, desc=f"training d{shape['depth']}", flops_per_token=plan.flops_per_token,
                         peak_flops_per_sec=peak_flops_per_sec, report=report)
-    return {**result, 'compile_seconds': compile_seconds}
+    return {**result, 'compile_seconds': compile_seconds, 'plan': plan}
 
 STAGE_TRAINERS = {'base': 'train:train_base', 'mid': 'midtrain:train_mid', 'sft': 'sft:train_sft', 'rl': 'rl:train_rl'}  # stage -> module:function
 
