@@ -126,6 +126,7 @@ class DistInfo:
     def is_master(self): return self.rank == 0
 
 TORCHRUN_VARS = ('RANK', 'LOCAL_RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+_group_users = 0  # setup_distributed calls under torchrun not yet torn down: the process group lives until the last one's teardown
 
 def setup_distributed(device:str|None=None, # as for `autodetect_device`
                      ) -> DistInfo:
@@ -142,13 +143,17 @@ def setup_distributed(device:str|None=None, # as for `autodetect_device`
     if not dist.is_initialized():
         if device.type == 'cuda': dist.init_process_group('nccl', device_id=device)
         else: dist.init_process_group('gloo')
+    global _group_users
+    _group_users += 1
     info = DistInfo(rank=rank, local_rank=local_rank, world_size=world_size, device=device)
     check_shared_base_dir(info)  # below, in "Where files go"
     return info
 
 def teardown_distributed():
-    "Leave the process group, if we joined one."
-    if dist.is_initialized(): dist.destroy_process_group()
+    "Leave the process group once every `setup_distributed` call is torn down: a caller that runs several stages or runs in one process (a sweep) keeps one group for all of them, since a group made again under torchrun can meet the previous one's addresses in the store and hang."
+    global _group_users
+    _group_users = max(_group_users - 1, 0)
+    if _group_users == 0 and dist.is_initialized(): dist.destroy_process_group()
 
 # %% ../nbs/00_common.ipynb #3b1ada87
 def sum_over_ranks(values:list, # numbers this rank counted

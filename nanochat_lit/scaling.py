@@ -6,23 +6,25 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/scaling.html.md"""
 
 # %% auto #0
 __all__ = ['RESULT_COLUMNS', 'PARAMETER_COUNTS', 'NANOCHAT_JAN26', 'MIN_STEPS', 'parameter_columns', 'effective_params',
-           'isoflop_optima', 'power_laws', 'plot_scaling', 'read_results', 'append_result', 'results_path', 'run_tag',
-           'plan_run', 'train_row', 'sweep_table', 'sweep', 'fit', 'miniseries', 'scaling_cli']
+           'isoflop_optima', 'power_laws', 'plot_scaling', 'read_results', 'append_result', 'results_path',
+           'one_process_group', 'given', 'run_tag', 'plan_run', 'train_row', 'sweep_table', 'sweep', 'fit',
+           'miniseries', 'scaling_cli']
 
-# %% ../nbs/14_scaling.ipynb #1ac3d970
-import csv, io, time
-from contextlib import redirect_stdout
+# %% ../nbs/14_scaling.ipynb #32e2a2ed
+import csv, io, os, time
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import numpy as np, torch
 
-from .common import ConfigError, atomic_write, base_dir, run_cli
+from .common import (ConfigError, atomic_write, base_dir, get_rank, print0, resolve_settings, run_cli, setup_distributed,
+                                 teardown_distributed)
 from .corpora import markdown_table
 from .gpt import GPT
 from .tokenizer import Tokenizer
-from .train import train_base
+from .train import TRAIN_DEFAULTS, train_base
 
-# %% ../nbs/14_scaling.ipynb #bbf00764
+# %% ../nbs/14_scaling.ipynb #5cc677ab
 # nanochat's columns (runs/scaling_laws.sh), then ours: the preset and the Muon learning rate the run trained at (lr_scale included)
 RESULT_COLUMNS = ('flops_budget', 'depth', 'model_dim', 'params_wte', 'params_value_embeds', 'params_lm_head', 'params_transformer',
                   'params_scalars', 'params_total', 'num_iterations', 'tokens_trained', 'val_bpb', 'core_score', 'train_time_sec',
@@ -44,7 +46,7 @@ def effective_params(row:dict, count:str='scaling') -> int:
     if count not in PARAMETER_COUNTS: raise ConfigError(f"count={count!r} is not known; use one of {', '.join(PARAMETER_COUNTS)}")
     return sum(int(row[column]) for column in PARAMETER_COUNTS[count])
 
-# %% ../nbs/14_scaling.ipynb #5852a3c8
+# %% ../nbs/14_scaling.ipynb #2b2c2dfb
 def isoflop_optima(rows:list[dict], count:str='scaling') -> list[dict]:
     """Each budget's compute-optimal model: a parabola in log10(parameters) through its runs' val bpb, and the parabola's minimum.
 
@@ -104,7 +106,7 @@ def plot_scaling(rows:list[dict], optima:list[dict], laws:dict|None, count:str='
     fig.tight_layout()
     return fig
 
-# %% ../nbs/14_scaling.ipynb #a9333313
+# %% ../nbs/14_scaling.ipynb #52763953
 # nanochat's dev/LOG.md, 2026-01-27 (the IsoFLOP fit after adding bigram embeddings, since removed): per budget, the optimum's parameters (each count), tokens and val bpb
 NANOCHAT_JAN26 = {'scaling': dict(a=0.54, b=0.49, optima=[(1e18, 110_678_115, 1_241_505_403, 0.8972), (2e18, 167_797_457, 1_785_336_422, 0.8616),
                                                            (5e18, 250_650_865, 2_642_234_152, 0.8293), (1e19, 381_758_347, 3_806_871_243, 0.7999)]),
@@ -113,7 +115,7 @@ NANOCHAT_JAN26 = {'scaling': dict(a=0.54, b=0.49, optima=[(1e18, 110_678_115, 1_
                   'transformer': dict(a=0.70, b=0.41, optima=[(1e18, 80_259_665, 1_315_639_547, 0.8966), (2e18, 131_488_566, 1_864_134_141, 0.8622),
                                                                (5e18, 220_985_474, 2_595_328_843, 0.8302), (1e19, 401_213_504, 3_328_704_512, 0.7994)])}
 
-# %% ../nbs/14_scaling.ipynb #6f1bf91d
+# %% ../nbs/14_scaling.ipynb #b3bdd079
 def read_results(path:str|Path) -> list[dict]:
     "The rows of a results CSV, numbers as numbers ('' for a figure not measured); [] if there is none yet."
     path = Path(path)
@@ -127,8 +129,9 @@ def read_results(path:str|Path) -> list[dict]:
     with path.open(newline='') as f: return [{k: number(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 def append_result(path:str|Path, row:dict):
-    "Add one run to a results CSV, rewriting it atomically (a run killed mid-write loses nothing already there)."
+    "Add one run to a results CSV, rewriting it atomically (a run killed mid-write loses nothing already there); under torchrun, rank 0 writes."
     if missing := [c for c in RESULT_COLUMNS if c not in row]: raise ConfigError(f"a result row needs {', '.join(missing)}")
+    if get_rank() != 0: return
     rows = read_results(path) + [row]
     with atomic_write(path, 'w') as f:
         writer = csv.DictWriter(f, RESULT_COLUMNS, extrasaction='ignore', lineterminator='\n')
@@ -137,7 +140,14 @@ def append_result(path:str|Path, row:dict):
 
 def results_path(results:str|None) -> Path: return Path(results) if results else base_dir()/'scaling'/'results.csv'
 
-# %% ../nbs/14_scaling.ipynb #ce563c68
+@contextmanager
+def one_process_group(preset:str|None, settings:dict):
+    "Under torchrun, one process group for every run of a sweep or a miniseries (`teardown_distributed` says why); nothing otherwise."
+    setup_distributed(resolve_settings(TRAIN_DEFAULTS, preset, device=settings.get('device'))['device'])
+    try: yield
+    finally: teardown_distributed()
+
+# %% ../nbs/14_scaling.ipynb #0b0a8862
 def _budgets(budgets:str) -> list[float]:
     try: values = [float(b) for b in budgets.split(',') if b.strip()]
     except ValueError: raise ConfigError(f"--budgets {budgets!r}: give FLOPs as comma-separated numbers, e.g. 1e18,2.15e18,4.64e18") from None
@@ -150,6 +160,8 @@ def _depths(depths:str) -> list[int]:
     if not values or min(values) < 1: raise ConfigError(f"--depths {depths!r}: give one or more depths of at least 1")
     return sorted(values)
 
+def given(**settings) -> dict: return {k: v for k, v in settings.items() if v is not None}
+
 def run_tag(flops_budget:float, depth:int) -> str: return f'scaling_{flops_budget:g}_d{depth}'
 
 def plan_run(preset:str|None, depth:int, flops_budget:float|None=None, **settings):
@@ -160,13 +172,13 @@ def plan_run(preset:str|None, depth:int, flops_budget:float|None=None, **setting
         return train_base(preset=preset, depth=depth, flops_budget=flops_budget, dry_run=True, **settings)['plan']
 
 def train_row(preset:str|None, depth:int, flops_budget:float|None, model_tag:str, **settings) -> dict:
-    "Train one run of a sweep or a miniseries with `train_base` (evaluation at the end only; its printed plan goes to scaling/logs/) and return its results row."
+    "Train one run of a sweep or a miniseries with `train_base` (evaluation at the end only; rank 0's printed plan goes to scaling/logs/) and return its results row."
     started, log = time.perf_counter(), base_dir()/'scaling'/'logs'/f'{model_tag}.txt'
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open('w') as f, redirect_stdout(f):
+    with (log.open('w') if get_rank() == 0 else open(os.devnull, 'w')) as f, redirect_stdout(f):
         result = train_base(preset=preset, depth=depth, flops_budget=flops_budget, model_tag=model_tag, eval_every=0, sample_every=0, **settings)
     plan = result['plan']
-    print(f"{model_tag}: {plan.num_iterations:,} steps, val bpb {result['val_bpb']:.4f}, {time.perf_counter() - started:.0f} s")
+    print0(f"{model_tag}: {plan.num_iterations:,} steps, val bpb {result['val_bpb']:.4f}, {time.perf_counter() - started:.0f} s")
     return {'flops_budget': flops_budget or plan.total_flops, 'depth': depth, **parameter_columns(plan.model_config),
             'num_iterations': plan.num_iterations, 'tokens_trained': plan.tokens, 'val_bpb': result['val_bpb'], 'core_score': '',
             'train_time_sec': round(time.perf_counter() - started, 1), 'preset': preset or '', 'matrix_lr': plan.optimizer['matrix_lr']}
@@ -188,23 +200,28 @@ def sweep(budgets:str='1e13,3e13,1e14', # comma-separated FLOPs budgets; each tr
           lr_scale:float=None, # multiplies every learning rate (default: the preset's)
           eval_tokens:int=None, # validation tokens of the final evaluation (default: the preset's)
           device_batch_size:int=None, # rows per forward pass (default: the preset's)
+          data_dir:str=None, # a dataset every run reads (default: each run prepares its preset's)
+          tokenizer_dir:str=None, # the tokenizer every run uses (default: the base directory's)
+          vocab_size:int=None, # the vocabulary the plans assume (default: the tokenizer's if there is one, else the preset's)
           dry_run:bool=False, # print every run's plan and stop
           peak_tflops:float=None, # one device's peak, for the plan's hours (H100: 989)
           **train_settings, # more settings of `train_base` (Python only, not flags)
          ) -> list[dict]:
     "Train each depth at each FLOPs budget with `train_base`, appending one row per run to the results CSV; return the CSV's rows."
     path = results_path(results)
-    settings = {k: v for k, v in dict(lr_scale=lr_scale, eval_tokens=eval_tokens, device_batch_size=device_batch_size).items() if v is not None} | train_settings
+    settings = given(lr_scale=lr_scale, eval_tokens=eval_tokens, device_batch_size=device_batch_size, data_dir=data_dir,
+                     tokenizer_dir=tokenizer_dir, vocab_size=vocab_size) | train_settings
     done = {(r['flops_budget'], r['depth']) for r in read_results(path)}
     plans = [(budget, depth, plan_run(preset, depth, budget, num_iterations=-1, **settings)) for budget in _budgets(budgets) for depth in _depths(depths)]
-    print(markdown_table(sweep_table(plans, done, peak_tflops)))
+    print0(markdown_table(sweep_table(plans, done, peak_tflops)))
+    if peak_tflops: print0(f"to train: {sum(plan.hours(peak_tflops * 1e12) for b, d, plan in plans if (b, d) not in done):.1f} hours at 45% MFU")
     if dry_run: return read_results(path)
-    for budget, depth, plan in plans:
-        if (budget, depth) in done: continue
-        append_result(path, train_row(preset, depth, budget, run_tag(budget, depth), num_iterations=-1, **settings))
+    with one_process_group(preset, settings):
+        for budget, depth, plan in plans:
+            if (budget, depth) not in done: append_result(path, train_row(preset, depth, budget, run_tag(budget, depth), num_iterations=-1, **settings))
     return read_results(path)
 
-# %% ../nbs/14_scaling.ipynb #59a44149
+# %% ../nbs/14_scaling.ipynb #c58c2d09
 def fit(results:str=None, # the results CSV (default: <base dir>/scaling/results.csv)
         count:str='scaling', # parameters the law counts: scaling (matrices and LM head, nanochat's), total (Chinchilla's) or transformer
         plot:str=None, # also save the figure to this PNG file
@@ -223,13 +240,14 @@ def fit(results:str=None, # the results CSV (default: <base dir>/scaling/results
         with atomic_write(plot) as f: figure.savefig(f, format='png', dpi=100)
     return {'rows': rows, 'optima': optima, 'laws': laws}
 
-# %% ../nbs/14_scaling.ipynb #1c5ea21a
+# %% ../nbs/14_scaling.ipynb #0d62e568
 def miniseries(depths:str='2,3,4,5,6', # comma-separated depths, each trained at the same tokens per parameter
                ratio:float=None, # tokens per scaling parameter (default: the fit of the sweep's results)
                preset:str='cpu', # the settings every run shares (settings.ini)
                results:str=None, # the miniseries CSV (default: <base dir>/scaling/miniseries.csv); runs already in it are skipped
                sweep_results:str=None, # the sweep's CSV the default ratio is fitted on (default: <base dir>/scaling/results.csv)
                lr_scale:float=None, eval_tokens:int=None, device_batch_size:int=None, # as for `sweep`
+               data_dir:str=None, tokenizer_dir:str=None, vocab_size:int=None, # as for `sweep`
                dry_run:bool=False, peak_tflops:float=None, # as for `sweep`
                **train_settings, # more settings of `train_base` (Python only, not flags)
               ) -> list[dict]:
@@ -239,17 +257,20 @@ def miniseries(depths:str='2,3,4,5,6', # comma-separated depths, each trained at
         if laws is None: raise ConfigError("the sweep's results give no power law yet (two budgets with an optimum are needed): train more, or pass --ratio")
         ratio = laws['ratio']
     path = Path(results) if results else base_dir()/'scaling'/'miniseries.csv'
-    settings = {k: v for k, v in dict(lr_scale=lr_scale, eval_tokens=eval_tokens, device_batch_size=device_batch_size).items() if v is not None} | train_settings
-    settings |= dict(num_iterations=-1, target_param_data_ratio=ratio)
+    settings = given(lr_scale=lr_scale, eval_tokens=eval_tokens, device_batch_size=device_batch_size, data_dir=data_dir,
+                     tokenizer_dir=tokenizer_dir, vocab_size=vocab_size) | train_settings | dict(num_iterations=-1, target_param_data_ratio=ratio)
     done = {r['depth'] for r in read_results(path)}
     plans = [(depth, plan_run(preset, depth, **settings)) for depth in _depths(depths)]
-    print(f"{ratio:.1f} tokens per scaling parameter")
-    print(markdown_table(sweep_table([(plan.total_flops, depth, plan) for depth, plan in plans], {(p.total_flops, d) for d, p in plans if d in done}, peak_tflops)))
+    print0(f"{ratio:.1f} tokens per scaling parameter")
+    print0(markdown_table(sweep_table([(plan.total_flops, depth, plan) for depth, plan in plans], {(p.total_flops, d) for d, p in plans if d in done}, peak_tflops)))
     if dry_run: return read_results(path)
-    for depth, plan in plans:
-        if depth not in done: append_result(path, train_row(preset, depth, None, f'miniseries_{ratio:.3g}_d{depth}', **settings))
+    with one_process_group(preset, settings):
+        for depth, plan in plans:
+            if depth not in done: append_result(path, train_row(preset, depth, None, f'miniseries_{ratio:.3g}_d{depth}', **settings))
     return read_results(path)
 
 def scaling_cli(argv:list|None=None):
     "Console script `nanochat_lit_scaling`: `sweep`, `miniseries` or `fit`, then that command's flags."
     run_cli({'sweep': sweep, 'miniseries': miniseries, 'fit': fit}, argv)
+
+if __name__ == '__main__' and '__file__' in globals(): scaling_cli()  # torchrun -m nanochat_lit.scaling sweep ...; not in a notebook
