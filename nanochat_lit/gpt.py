@@ -546,7 +546,7 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
                            num_iterations:int=-1, # optimizer steps; -1: ⌈D / B⌉
                            aspect_ratio:int=64, # the dial's model_dim per layer, for the depth-12 reference model
                            embedding_lr:float=0.3, # AdamW learning rate of the embeddings at the reference point
-                           unembedding_lr:float=0.004, # AdamW learning rate of the LM head at the reference point
+                           unembedding_lr:float=0.008, # AdamW learning rate of the LM head at the reference point (nanochat's since 2026; 0.004 before)
                            matrix_lr:float=0.02, # Muon learning rate at the reference point
                            scalar_lr:float=0.5, # AdamW learning rate of the per-layer scalars
                            weight_decay:float=0.2, # Muon weight decay at the reference point

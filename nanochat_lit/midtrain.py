@@ -6,11 +6,11 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/midtrain.html.md"""
 
 # %% auto #0
 __all__ = ['CHAT_DATA_SOURCES', 'ZH_EXAMS', 'LOSS_ON', 'STAGE_DEFAULTS', 'CHAT_PROMPTS', 'LR_KEYS', 'BASE_LR_KEYS',
-           'chat_data_source', 'chat_languages', 'chinese_parts', 'mid_parts', 'select_parts', 'build_mixture',
-           'ConversationSlot', 'to_batch', 'PackedConversations', 'supervised_loss', 'stage_settings', 'started_from',
-           'stage_mixtures', 'read_source_meta', 'source_learning_rates', 'stage_learning_rates',
-           'describe_learning_rates', 'stage_optimizer', 'stage_meta', 'chat_samples', 'batch_plan', 'accumulation',
-           'print_dry_run', 'val_bpb_evaluator', 'plot_run', 'train_mid']
+           'UNRECORDED_UNEMBEDDING_LR', 'chat_data_source', 'chat_languages', 'chinese_parts', 'mid_parts',
+           'select_parts', 'build_mixture', 'ConversationSlot', 'to_batch', 'PackedConversations', 'supervised_loss',
+           'stage_settings', 'started_from', 'stage_mixtures', 'read_source_meta', 'source_learning_rates',
+           'stage_learning_rates', 'describe_learning_rates', 'stage_optimizer', 'stage_meta', 'chat_samples',
+           'batch_plan', 'accumulation', 'print_dry_run', 'val_bpb_evaluator', 'plot_run', 'train_mid']
 
 # %% ../nbs/08_midtrain.ipynb #14073ef2
 import functools, inspect, json
@@ -238,6 +238,7 @@ def stage_mixtures(parts:Callable, # (split, data, identity) -> {name: () -> Tas
 
 LR_KEYS = ('embedding_lr', 'unembedding_lr', 'matrix_lr', 'scalar_lr', 'gate_lr')  # the learning rates of `setup_optimizers` (chapter 3)
 BASE_LR_KEYS = ('embedding_lr', 'unembedding_lr', 'matrix_lr', 'scalar_lr', 'lr_scale')  # base training's settings that set them (chapter 5b)
+UNRECORDED_UNEMBEDDING_LR = 0.004  # the LM head's reference rate until chapter 5b's second round, and so of base runs that predate meta['optimizer']
 
 def read_source_meta(source:str, model_tag:str|None=None, step:int|None=None) -> dict|None:
     "The meta of the checkpoint a stage would start from, read without its weights (for a dry run); None if there is none yet."
@@ -252,11 +253,14 @@ def source_learning_rates(meta:dict) -> dict:
     stage_frac = 1.0 if meta['stage'] == 'base' else settings.get('lr_frac', 1.0)
     if meta['stage'] != 'base': print0(f"{meta['path']} does not record its learning rates (it was saved before stages did): "
                                        f"taking base training's, derived from the settings it carries, times its lr_frac {stage_frac:g}")
-    hp = derive_hyperparameters(GPTConfig(**meta['model_config']), settings.get('target_param_data_ratio', 10.5),
-                                total_batch_size=settings.get('total_batch_size', -1), aspect_ratio=settings.get('aspect_ratio', 64),
-                                **{k: settings[k] for k in BASE_LR_KEYS if k in settings})
+    if 'optimizer' in meta: rates = meta['optimizer']  # what a base run's optimizer used, as chapter 5b records it
+    else:  # older base runs: derived again, at the LM-head rate that was the default when they trained unless they set one
+        given = {'unembedding_lr': UNRECORDED_UNEMBEDDING_LR} | {k: settings[k] for k in BASE_LR_KEYS if settings.get(k) is not None}
+        rates = derive_hyperparameters(GPTConfig(**meta['model_config']), settings.get('target_param_data_ratio', 10.5),
+                                       total_batch_size=settings.get('total_batch_size', -1), aspect_ratio=settings.get('aspect_ratio', 64),
+                                       **given).optimizer_settings()
     gate_lr = inspect.signature(setup_optimizers).parameters['gate_lr'].default  # base training leaves the gates at chapter 3's default
-    return {k: v * stage_frac for k, v in {**hp.optimizer_settings(), 'gate_lr': gate_lr}.items() if k in LR_KEYS}
+    return {k: v * stage_frac for k, v in {**rates, 'gate_lr': gate_lr}.items() if k in LR_KEYS}
 
 def stage_learning_rates(source_meta:dict|None, lr_frac:float) -> dict|None:
     "A stage's peak learning rates: `lr_frac` times the source run's; None while there is no source checkpoint to read them from."

@@ -40,7 +40,7 @@ from .checkpoint import (checkpoint_bytes, checkpoints_dir, find_checkpoint, loa
 
 # %% ../nbs/05b_pretrain.ipynb #95a9ae45
 TRAIN_DEFAULTS = dict(device='auto', depth=20, aspect_ratio=64, head_dim=128, max_seq_len=2048, device_batch_size=32,
-                      total_batch_size=-1, num_iterations=-1, target_param_data_ratio=12, lr_scale=1.0, sources='en',
+                      total_batch_size=-1, num_iterations=-1, target_param_data_ratio=12, lr_scale=1.0, unembedding_lr=None, sources='en',
                       nproc_per_node=1, vocab_size=32768, compile=True, fp8=False, eval_every=250, eval_tokens=41_943_040,
                       sample_every=2000, save_every=1000, epochs=1)
 # chapters 2 and 3's switches that this chapter's ablation made the defaults (section "nanochat's recipe, measured on a CPU")
@@ -573,8 +573,8 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                          device_batch_size=device_batch_size, total_batch_size=total_batch_size, num_iterations=num_iterations,
                          target_param_data_ratio=target_param_data_ratio, lr_scale=lr_scale, sources=sources, device=device,
                          compile=compile, fp8=fp8, eval_every=eval_every, eval_tokens=eval_tokens, sample_every=sample_every, save_every=save_every,
-                         nproc_per_node=nproc_per_node, vocab_size=vocab_size, epochs=epochs)
-    lrs = {k: v for k, v in dict(embedding_lr=embedding_lr, unembedding_lr=unembedding_lr, matrix_lr=matrix_lr,
+                         nproc_per_node=nproc_per_node, vocab_size=vocab_size, epochs=epochs, unembedding_lr=unembedding_lr)
+    lrs = {k: v for k, v in dict(embedding_lr=embedding_lr, unembedding_lr=s['unembedding_lr'], matrix_lr=matrix_lr,
                                   scalar_lr=scalar_lr, weight_decay=weight_decay).items() if v is not None} | {'lr_scale': s['lr_scale']}
     optimizer_switches = OPTIMIZER_RECIPE | {k: v for k, v in dict(ns_method=ns_method, normuon_beta=normuon_beta,
                                                                    cautious_weight_decay=cautious_weight_decay, adamw_groups=adamw_groups).items() if v is not None}
@@ -630,6 +630,7 @@ def _train(info, s:dict, shape:dict, lrs:dict, optimizer_switches:dict, *, seed,
         return {'val_bpb': evaluate_bpb(forward, iter(val_loader), eval_steps, token_bytes), 'copy_gain': copy_test(model, copy_text)['gain']}
 
     meta = {'stage': 'base', 'settings': {**s, **lrs, **optimizer_switches, **shape['switches'], **schedule, 'language_tags': language_tags}, 'data_dir': str(data_dir),
+            'optimizer': plan.optimizer,  # the peak rates and weight decay the optimizer used, for the stages that start from this run
             'tokenizer': tokenizer_record(tokenizer, tokenizer_dir)}
     report = {'depth': shape['depth'], 'model_dim': plan.model_config.model_dim, 'parameters': plan.num_params,
               'scaling_parameters': plan.num_scaling_params, 'tokens': plan.tokens, 'tokens_per_parameter': plan.tokens / plan.num_scaling_params,
