@@ -6,12 +6,13 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/zh_recipe.html.md"""
 
 # %% auto #0
 __all__ = ['STUDY_CHARS_PER_TOKEN', 'HARDWARE', 'GUIDE_RATIO', 'GUIDE_CHINESE_MATRIX_LR', 'REFERENCE_MATRIX_LR',
-           'BILINGUAL_VOCAB_SIZES', 'ENGLISH_VOCAB_SIZE', 'MAX_VOCABULARY_SHARE', 'GUIDE_CONTEXT', 'SMALL_CONTEXT',
-           'LARGE_DEVICE_GIB', 'MAX_ROWS', 'ASPECT_RATIO', 'WIDE_HEADS_FROM', 'TOKENIZER_MAX_CHARS', 'DEFAULT_HOURS',
-           'DOLLARS_PER_DEVICE_HOUR', 'EVAL_STEPS', 'CADENCE', 'RECOMMENDED_PRESETS', 'language_shares',
-           'study_chars_per_token', 'measure_chars_per_token', 'machine_figures', 'head_dim_for', 'vocabulary_share',
-           'plan_for', 'fits', 'deepest_depth', 'budget_hours', 'recommend_settings', 'preset_settings',
-           'recipe_inputs', 'show_recommendation', 'show_train_flags', 'zh_recipe_cli']
+           'REFERENCE_UNEMBEDDING_LR', 'BILINGUAL_VOCAB_SIZES', 'ENGLISH_VOCAB_SIZE', 'MAX_VOCABULARY_SHARE',
+           'GUIDE_CONTEXT', 'SMALL_CONTEXT', 'LARGE_DEVICE_GIB', 'MAX_ROWS', 'ASPECT_RATIO', 'WIDE_HEADS_FROM',
+           'TOKENIZER_MAX_CHARS', 'DEFAULT_HOURS', 'DOLLARS_PER_DEVICE_HOUR', 'EVAL_STEPS', 'CADENCE',
+           'RECOMMENDED_PRESETS', 'language_shares', 'study_chars_per_token', 'measure_chars_per_token',
+           'machine_figures', 'head_dim_for', 'vocabulary_share', 'plan_for', 'fits', 'deepest_depth', 'budget_hours',
+           'recommend_settings', 'preset_settings', 'recipe_inputs', 'show_recommendation', 'show_train_flags',
+           'zh_recipe_cli']
 
 # %% ../nbs/11b_zh_recipe.ipynb #2e77a6be
 import inspect
@@ -89,6 +90,7 @@ def machine_figures(hardware:str, # a kind of machine of `HARDWARE`
 GUIDE_RATIO = {'zh': 25, 'en': 20}  # the guide: training tokens per parameter for Chinese and for English
 GUIDE_CHINESE_MATRIX_LR = 0.9  # the guide: Chinese trains with Muon's matrix learning rate x 0.9
 REFERENCE_MATRIX_LR = inspect.signature(derive_hyperparameters).parameters['matrix_lr'].default  # what --matrix-lr sets; chapter 2 scales it with the batch
+REFERENCE_UNEMBEDDING_LR = inspect.signature(derive_hyperparameters).parameters['unembedding_lr'].default  # the LM head's, as every preset at lr_scale 1 takes it
 BILINGUAL_VOCAB_SIZES, ENGLISH_VOCAB_SIZE = (65_536, 32_768), 32_768  # the guide's range, larger first; nanochat's speedrun
 MAX_VOCABULARY_SHARE = 1 / 3  # ours: the larger vocabulary only while embeddings and LM head stay within a third of the model
 GUIDE_CONTEXT, SMALL_CONTEXT, LARGE_DEVICE_GIB = 2048, 512, 40  # the guide's rows; ours: 512 under 40 GiB, as the cpu and laptop-6gb presets
@@ -156,7 +158,7 @@ def recommend_settings(mix:str='zh:70,en:30', # the text to train on: chapter 0a
     settings = dict(device=machine['device'], nproc_per_node=machine['devices'], vocab_size=vocab_size,
                     max_chars=min(needs['characters'], TOKENIZER_MAX_CHARS), sources=mix, depth=depth, aspect_ratio=ASPECT_RATIO,
                     head_dim=head_dim_for(depth), max_seq_len=max_seq_len, device_batch_size=rows, total_batch_size=plan.total_batch_size,
-                    num_iterations=-1, target_param_data_ratio=float(ratio), lr_scale=1.0, compile=True, fp8=machine['fp8'],
+                    num_iterations=-1, target_param_data_ratio=float(ratio), lr_scale=1.0, unembedding_lr=REFERENCE_UNEMBEDDING_LR, compile=True, fp8=machine['fp8'],
                     eval_every=CADENCE['eval_every'], eval_tokens=EVAL_STEPS * plan.total_batch_size,
                     sample_every=CADENCE['sample_every'], save_every=CADENCE['save_every'], epochs=1)
     return {**settings, 'matrix_lr': round(REFERENCE_MATRIX_LR * (GUIDE_CHINESE_MATRIX_LR if chinese else 1), 6),
