@@ -56,10 +56,10 @@ SWITCHES = {  # variant -> flags of nanochat_lit_train
     **{f'lr_x{k}': ['--embedding-lr', f'{0.3 * k:g}', '--unembedding-lr', f'{0.004 * k:g}', '--matrix-lr', f'{0.02 * k:g}', '--scalar-lr', f'{0.5 * k:g}']
        for k in (2, 3, 5, 8, 12, 16, 24, 32)},
     'muon_lr_x8': ['--matrix-lr', '0.16'], 'adamw_lr_x8': ['--embedding-lr', '2.4', '--unembedding-lr', '0.032', '--scalar-lr', '4']}
-# the learning rates, weight decay and schedule of the first version (reference values, which the dial scales), written out so
-# that a later change of defaults does not change what a base means
+# the learning rates, weight decay and schedule of the first version (reference values, which the dial scales, by the batch rule
+# alone: no compute rule, which chapter 14 added later), written out so that a later change of defaults does not change what a base means
 FIRST_RATES = ['--embedding-lr', '0.3', '--unembedding-lr', '0.004', '--matrix-lr', '0.02', '--scalar-lr', '0.5', '--weight-decay', '0.2',
-               '--warmup-steps', '0', '--warmdown-ratio', '0.4', '--final-lr-frac', '0']
+               '--warmup-steps', '0', '--warmdown-ratio', '0.4', '--final-lr-frac', '0', '--lr-compute-exponent', '0']
 # the defaults before this ablation chose new ones (chapter 5b): every first-round run starts from them
 FIRST_VERSION = ['--window-pattern', 'L', '--no-value-embeds', '--value-embed-init', 'unit', '--qk-scale', '1', '--embed-init-std', '1',
                  '--mlp-up-init-scale', '1', '--no-smear', '--no-backout', '--ns-method', 'quintic', '--normuon-beta', '0',

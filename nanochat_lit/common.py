@@ -301,7 +301,7 @@ PRESET_KEYS = {
     'num_iterations':    (int,   'optimizer steps (-1: derive from target_param_data_ratio)'),
     'target_param_data_ratio': (float, 'training tokens per parameter when num_iterations is -1'),
     'epochs':            (int,   'passes over the training data a run may make (default 1)'),
-    'lr_scale':          (float, "multiplies every learning rate the depth dial derives (chapter 5b measures the cpu preset's)"),
+    'lr_scale':          (float, "multiplies every learning rate the depth dial derives: a correction of your own (chapter 14 fitted the dial to small runs)"),
     'unembedding_lr':    (float, "the LM head's AdamW learning rate at the depth-12 reference, which the dial scales (default 0.008, nanochat's)"),
     'compile':           (bool,  'compile the model with torch.compile'),
     'fp8':               (bool,  'float8 matmuls in the block linears while training (GPUs of compute capability 8.9+)'),

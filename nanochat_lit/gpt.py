@@ -8,10 +8,11 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/model.html.md"""
 __all__ = ['VALUE_GATE_CHANNELS', 'VALUE_GATE_RANGE', 'SHORT_WINDOW_TILE', 'ATTENTION_BACKENDS', 'ROTARY_CACHE_FACTOR',
            'SMEAR_GATE_CHANNELS', 'GATE_INIT_MAX', 'FP8_FORWARD', 'FP8_BACKWARD', 'FP8_MULTIPLE', 'FP8_MIN_CAPABILITY',
            'FP8_LAYERS', 'REFERENCE_DEPTH', 'REFERENCE_BATCH_SIZE', 'REFERENCE_MODEL_DIM', 'BATCH_SIZE_EXPONENT',
-           'GPTConfig', 'config_from_depth', 'rms_norm', 'Linear', 'rotary_tables', 'apply_rotary', 'default_attention',
-           'check_attention_backend', 'sliding_window_block_mask', 'flex_window_attention', 'causal_attention',
-           'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'build_model', 'synthetic_tokens', 'to_fp8', 'Fp8Matmul',
-           'check_fp8_shape', 'fp8_linear', 'check_fp8_support', 'Hyperparameters', 'derive_hyperparameters']
+           'REFERENCE_FLOPS', 'LR_COMPUTE_EXPONENT', 'LR_COMPUTE_MAX_RATIO', 'GPTConfig', 'config_from_depth',
+           'rms_norm', 'Linear', 'rotary_tables', 'apply_rotary', 'default_attention', 'check_attention_backend',
+           'sliding_window_block_mask', 'flex_window_attention', 'causal_attention', 'CausalSelfAttention', 'MLP',
+           'Block', 'GPT', 'build_model', 'synthetic_tokens', 'to_fp8', 'Fp8Matmul', 'check_fp8_shape', 'fp8_linear',
+           'check_fp8_support', 'Hyperparameters', 'derive_hyperparameters']
 
 # %% ../nbs/02_model.ipynb #c5127c8a
 import functools, math
@@ -518,6 +519,9 @@ REFERENCE_DEPTH = 12          # the depth at which the learning rates were tuned
 REFERENCE_BATCH_SIZE = 2**19  # tokens per optimizer step found best at the reference depth
 REFERENCE_MODEL_DIM = 768     # the width the AdamW learning rates were tuned at
 BATCH_SIZE_EXPONENT = 0.383   # B_opt ∝ D^0.383 (Power Lines, arXiv:2505.13738)
+REFERENCE_FLOPS = 1.172e18    # nanochat's depth-12 reference run: 887M FLOPs per token (2,048-token rows) × 12 × 110.1M scaling parameters
+LR_COMPUTE_EXPONENT = 0.26    # runs smaller than the reference: η ∝ (C_ref / C)^κ, fitted on chapter 14's learning-rate grid
+LR_COMPUTE_MAX_RATIO = 5e5    # that grid's smallest runs had 5·10⁵ times less compute than the reference: no extrapolation beyond
 
 @dataclass
 class Hyperparameters:
@@ -550,7 +554,8 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
                            matrix_lr:float=0.02, # Muon learning rate at the reference point
                            scalar_lr:float=0.5, # AdamW learning rate of the per-layer scalars
                            weight_decay:float=0.2, # Muon weight decay at the reference point
-                           lr_scale:float=1.0, # multiplies every learning rate after the scaling rules: a measured correction where they extrapolate far (chapter 5b)
+                           lr_scale:float=1.0, # multiplies every learning rate after the scaling rules: a correction of your own
+                           lr_compute_exponent:float=LR_COMPUTE_EXPONENT, # κ of η ∝ (C_ref / C)^κ below the reference's FLOPs; 0: nanochat's rules alone
                           ) -> Hyperparameters:
     "Token budget, batch size, learning rates and weight decay for `config`, scaled from the depth-12 reference."
     if target_param_data_ratio <= 0: raise ConfigError(f"target_param_data_ratio={target_param_data_ratio} must be positive, e.g. 12")
@@ -571,15 +576,17 @@ def derive_hyperparameters(config:GPTConfig, # the model's shape, e.g. from `con
     budget_steps = max(1, math.ceil(budget / total_batch_size))
     if num_iterations == -1: num_iterations = budget_steps
     tokens = num_iterations * total_batch_size
-    batch_scale = math.sqrt(total_batch_size / REFERENCE_BATCH_SIZE)     # η ∝ √(B / B_ref)
-    width_scale = (config.model_dim / REFERENCE_MODEL_DIM) ** -0.5       # AdamW tables: η ∝ (d / 768)^-½
-    lr_batch_scale = lr_scale * batch_scale
     flops_per_token = model.estimate_flops()
+    total_flops = float(flops_per_token) * tokens
+    batch_scale = math.sqrt(total_batch_size / REFERENCE_BATCH_SIZE)     # η ∝ √(B / B_ref)
+    compute_scale = min(max(1.0, REFERENCE_FLOPS / total_flops), LR_COMPUTE_MAX_RATIO) ** lr_compute_exponent  # only below the reference: η ∝ (C_ref / C)^κ
+    width_scale = (config.model_dim / REFERENCE_MODEL_DIM) ** -0.5       # AdamW tables: η ∝ (d / 768)^-½
+    rate_scale = lr_scale * batch_scale * compute_scale
     return Hyperparameters(
         num_params=counts['total'], num_scaling_params=counts['scaling'], target_tokens=tokens,
         total_batch_size=total_batch_size, num_iterations=num_iterations,
-        flops_per_token=flops_per_token, total_flops=float(flops_per_token) * tokens,
-        embedding_lr=embedding_lr * lr_batch_scale * width_scale, unembedding_lr=unembedding_lr * lr_batch_scale * width_scale,
-        matrix_lr=matrix_lr * lr_batch_scale, scalar_lr=scalar_lr * lr_batch_scale,
+        flops_per_token=flops_per_token, total_flops=total_flops,
+        embedding_lr=embedding_lr * rate_scale * width_scale, unembedding_lr=unembedding_lr * rate_scale * width_scale,
+        matrix_lr=matrix_lr * rate_scale, scalar_lr=scalar_lr * rate_scale,
         # λ = λ_ref √(B/B_ref) (D_ref/D) with D the budget's tokens, also when num_iterations cuts a run short (chapter 5b says why)
         weight_decay=weight_decay * batch_scale * (reference_budget / (budget_steps * total_batch_size)))

@@ -254,8 +254,8 @@ def source_learning_rates(meta:dict) -> dict:
     if meta['stage'] != 'base': print0(f"{meta['path']} does not record its learning rates (it was saved before stages did): "
                                        f"taking base training's, derived from the settings it carries, times its lr_frac {stage_frac:g}")
     if 'optimizer' in meta: rates = meta['optimizer']  # what a base run's optimizer used, as chapter 5b records it
-    else:  # older base runs: derived again, at the LM-head rate that was the default when they trained unless they set one
-        given = {'unembedding_lr': UNRECORDED_UNEMBEDDING_LR} | {k: settings[k] for k in BASE_LR_KEYS if settings.get(k) is not None}
+    else:  # older base runs: derived again by the rules they trained under (no compute term; the LM head's old default unless they set one)
+        given = {'unembedding_lr': UNRECORDED_UNEMBEDDING_LR, 'lr_compute_exponent': 0} | {k: settings[k] for k in BASE_LR_KEYS if settings.get(k) is not None}
         rates = derive_hyperparameters(GPTConfig(**meta['model_config']), settings.get('target_param_data_ratio', 10.5),
                                        total_batch_size=settings.get('total_batch_size', -1), aspect_ratio=settings.get('aspect_ratio', 64),
                                        **given).optimizer_settings()

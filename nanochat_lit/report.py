@@ -79,7 +79,8 @@ def reset() -> Path:
 SECTION_TITLES = {'tokenizer': 'Tokenizer training', 'tokenizer-eval': 'Tokenizer evaluation', 'base': 'Base training',
                   'base-eval': 'Base evaluation', 'chat-eval-base': 'Chat evaluation of the base model', 'mid': 'Mid-training',
                   'chat-eval-mid': 'Chat evaluation after mid-training', 'sft': 'Supervised fine-tuning',
-                  'chat-eval-sft': 'Chat evaluation after SFT', 'rl': 'Reinforcement learning', 'chat-eval-rl': 'Chat evaluation after RL'}
+                  'chat-eval-sft': 'Chat evaluation after SFT', 'rl': 'Reinforcement learning', 'chat-eval-rl': 'Chat evaluation after RL',
+                  'scaling': 'Scaling laws'}
 STAGES = ('base', 'mid', 'sft', 'rl')
 
 def read_report() -> tuple[dict|None, dict]:
@@ -153,7 +154,7 @@ def png(fig) -> bytes:
     return buffer.getvalue()
 
 def section_figures(name:str, data:dict) -> list:
-    "A section's figure blocks: its curves when it names a metrics file, its centered accuracies when it has them per task."
+    "A section's figure blocks: its curves when it names a metrics file, its centered accuracies when it has them per task, and the PNG files it lists under `figures`."
     title, blocks = SECTION_TITLES.get(name, name), []
     if 'metrics' in data:
         path = Path(data['metrics'])
@@ -165,6 +166,10 @@ def section_figures(name:str, data:dict) -> list:
         else: blocks.append(('text', f'No curves: {path} is not there any more.'))
     if rows := [r for r in data.get('tasks', []) if r.get('centered') is not None]:
         blocks.append(('figure', f'{name}-centered', f'{title}: centered accuracy per task', png(centered_figure(rows, title))))
+    for row in data.get('figures', []):
+        path = Path(row['file'])
+        blocks.append(('figure', f'{name}-{path.stem}', row['figure'], path.read_bytes()) if path.is_file()
+                      else ('text', f"No figure '{row['figure']}': {path} is not there any more."))
     return blocks
 
 # %% ../nbs/13_report.ipynb #61370bd7

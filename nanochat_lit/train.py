@@ -100,6 +100,8 @@ def plan_training(vocab_size:int, world_size:int, depth:int, aspect_ratio:int, h
     if num_iterations > 0: steps = num_iterations
     elif flops_budget: steps = max(1, round(flops_budget / (hp.flops_per_token * hp.total_batch_size)))
     else: steps = hp.num_iterations
+    # the rates follow the run's own length (chapter 2's compute rule); the weight decay keeps the budget's
+    hp = derive_hyperparameters(config, target_param_data_ratio, total_batch_size=hp.total_batch_size, num_iterations=steps, aspect_ratio=aspect_ratio, **lrs)
     tokens = steps * hp.total_batch_size
     return TrainPlan(config, world_size, device_batch_size, hp.total_batch_size // micro_tokens, hp.total_batch_size, steps,
                      tokens, hp.num_params, hp.num_scaling_params, hp.flops_per_token, float(hp.flops_per_token) * tokens,
@@ -521,7 +523,8 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                flops_budget:float=None, # stop after this many training FLOPs instead
                embedding_lr:float=None, unembedding_lr:float=None, matrix_lr:float=None, scalar_lr:float=None, # peak learning rates at the depth-12 reference, which the dial scales like the defaults (0.3, 0.004, 0.02, 0.5)
                weight_decay:float=None, # Muon weight decay at the depth-12 reference, scaled by the dial (default 0.2)
-               lr_scale:float=None, # multiplies every learning rate the dial derives (default 1; the cpu preset's is measured in chapter 5b)
+               lr_scale:float=None, # multiplies every learning rate the dial derives (default 1: the dial's rates, chapter 14 fitted them to small runs)
+               lr_compute_exponent:float=None, # κ of the dial's rule η ∝ (C_ref / C)^κ for runs below the reference (default chapter 2's; 0: nanochat's rules)
                ns_method:str=None, # Muon's Newton-Schulz coefficients: polar_express or quintic (default polar_express; chapter 3)
                normuon_beta:float=None, # NorMuon: EMA of each row's squared update; 0 turns it off (default 0.95; chapter 3)
                cautious_weight_decay:OnOff=None, # Muon decays only weights its update also moves towards zero (default on; chapter 3)
@@ -575,7 +578,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                          compile=compile, fp8=fp8, eval_every=eval_every, eval_tokens=eval_tokens, sample_every=sample_every, save_every=save_every,
                          nproc_per_node=nproc_per_node, vocab_size=vocab_size, epochs=epochs, unembedding_lr=unembedding_lr)
     lrs = {k: v for k, v in dict(embedding_lr=embedding_lr, unembedding_lr=s['unembedding_lr'], matrix_lr=matrix_lr,
-                                  scalar_lr=scalar_lr, weight_decay=weight_decay).items() if v is not None} | {'lr_scale': s['lr_scale']}
+                                  scalar_lr=scalar_lr, weight_decay=weight_decay, lr_compute_exponent=lr_compute_exponent).items() if v is not None} | {'lr_scale': s['lr_scale']}
     optimizer_switches = OPTIMIZER_RECIPE | {k: v for k, v in dict(ns_method=ns_method, normuon_beta=normuon_beta,
                                                                    cautious_weight_decay=cautious_weight_decay, adamw_groups=adamw_groups).items() if v is not None}
     schedule = dict(warmup_steps=warmup_steps, warmdown_ratio=warmdown_ratio, final_lr_frac=final_lr_frac,

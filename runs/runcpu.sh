@@ -39,6 +39,8 @@ stage rl nanochat_lit_train --stage rl --preset cpu --source-tag cpu-d4 --data o
   --num-samples 4 --max-new-tokens 128 --eval-every 15 --eval-problems 40 --eval-samples 4
 stage evaluation nanochat_lit_eval chat --stage rl --model-tag cpu-d4 -a ARC-Easy,MMLU,SpellingBee,GSM8K --max-per-task 50 --max-tokens 128
 stage answers answers rl
+# a scaling-law sweep in this base directory (chapter 14) joins the report card: its fit, tables and figure
+if [ -f "$base/scaling/results.csv" ]; then stage scaling nanochat_lit_scaling fit; fi
 stage report nanochat_lit_report generate
 
 echo; echo "== summary ($((SECONDS - start)) s after set-up)"

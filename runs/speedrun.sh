@@ -51,4 +51,6 @@ for command in "${stages[@]}"; do
   echo "== $command"
   $command
 done
+# a scaling-law sweep in this base directory (runs/scaling_laws.sh, chapter 14) joins the report card
+if [ -f "$base/scaling/results.csv" ]; then nanochat_lit_scaling fit; fi
 nanochat_lit_report generate

@@ -98,7 +98,7 @@ def test_two_processes_match_one_on_the_same_global_batch(base):
 
 def test_float16_trains_with_the_loss_scaler_and_resumes_exactly(base):
     "NANOCHAT_LIT_DTYPE=float16 (a T4's, V100's or RTX 20xx's dtype) trains on the CPU with the loss scaler, and resuming from a checkpoint reproduces the straight run."
-    args = ['--depth', '1', *TINY[2:], '--total-batch-size', '512', '--num-iterations', '8', '--save-every', '4', '--lr-scale', '16', '--no-compile',
+    args = ['--depth', '1', *TINY[2:], '--total-batch-size', '512', '--num-iterations', '8', '--save-every', '4', '--no-compile',
             '--data-dir', str(base/'data'), '--model-tag', 'half']
     straight = run('nanochat_lit_train', *args, base=base, NANOCHAT_LIT_DTYPE='float16')
     assert 'float16: scaling the loss' in straight.stdout, straight.stdout[-2000:]
