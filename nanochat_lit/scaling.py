@@ -324,7 +324,7 @@ def laws_rows(laws:dict|None, count:str, rows:list[dict]) -> list[dict]:
     mine = [{'fit': f"this sweep ({len(rows)} runs)", 'budgets': f"{budgets[0]:.3g} … {budgets[-1]:.3g}", 'a (N_opt ∝ C^a)': f"{laws['a']:.3f}",
              'b (D_opt ∝ C^b)': f"{laws['b']:.3f}", 'tokens/param': f"{laws['ratio']:.1f} at {laws['reference_flops']:.3g}"}] if laws else []
     return mine + [{'fit': "nanochat, 8×H100, dev/LOG.md 2026-01-27", 'budgets': '1e+18 … 1e+19', 'a (N_opt ∝ C^a)': f"{nanochat['a']:.2f}",
-                    'b (D_opt ∝ C^b)': f"{nanochat['b']:.2f}", 'tokens/param': ' … '.join(f'{d / n:.1f}' for _, n, d, _ in nanochat['optima'])}]
+                    'b (D_opt ∝ C^b)': f"{nanochat['b']:.2f}", 'tokens/param': ' … '.join(f'{d / n:.1f}' for _, n, d, _ in nanochat['optima'][::len(nanochat['optima']) - 1])}]
 
 def fit(results:str=None, # the results CSV (default: <base dir>/scaling/results.csv)
         count:str='scaling', # parameters the law counts: scaling (matrices and LM head, nanochat's), total (Chinchilla's) or transformer
