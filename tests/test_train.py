@@ -168,7 +168,9 @@ def test_recipe_flags_reach_the_model_the_optimizer_and_the_checkpoint(base):
 
 def test_fp8_trains_compiled_like_eager(base):
     "--fp8 on the CPU, which has float8 matmuls (slowly): the run compiles (no fallback to eager) and its losses follow the eager run's."
-    args = [*TINY, '--fp8', '--total-batch-size', '512', '--num-iterations', '12', '--save-every', '0', '--data-dir', str(base/'data')]
+    # nanochat's rates (no compute rule): at the ×30 the rule gives a toy run, float8's rounding differences grow past 1e-3 within 3 steps
+    args = [*TINY, '--fp8', '--total-batch-size', '512', '--num-iterations', '12', '--save-every', '0', '--lr-compute-exponent', '0',
+            '--data-dir', str(base/'data')]
     compiled = run('nanochat_lit_train', *args, '--model-tag', 'fp8-compiled', base=base)
     assert 'fp8=True' in compiled.stdout and 'compiled the model in' in compiled.stdout, compiled.stdout
     assert 'torch.compile failed' not in compiled.stderr, compiled.stderr[-3000:]
