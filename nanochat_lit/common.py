@@ -6,23 +6,23 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/common.html.md"""
 
 # %% auto #0
 __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'CUDA_ALLOCATOR_SETTINGS', 'ALLOCATOR_VARS', 'DTYPES', 'TORCHRUN_VARS',
-           'DOWNLOAD_CACHES', 'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff', 'ConfigError',
-           'check_torch_version', 'autodetect_device', 'default_allocator_settings', 'default_dtype', 'compute_dtype',
-           'env_vars', 'DistInfo', 'setup_distributed', 'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0',
-           'get_logger', 'base_dir', 'scratch_base_dir', 'end_scratch_base_dir', 'check_shared_base_dir',
-           'atomic_write', 'report_dir', 'write_report_section', 'seed_everything', 'settings_path', 'load_presets',
-           'resolve_settings', 'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes', 'peak_reserved_bytes',
-           'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report', 'format_report', 'show_env',
-           'show_env_cli']
+           'DOWNLOAD_CACHES', 'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff', 'STATIC_WIDGET_NOTE',
+           'ConfigError', 'check_torch_version', 'autodetect_device', 'default_allocator_settings', 'default_dtype',
+           'compute_dtype', 'env_vars', 'DistInfo', 'setup_distributed', 'teardown_distributed', 'sum_over_ranks',
+           'get_rank', 'print0', 'get_logger', 'base_dir', 'scratch_base_dir', 'end_scratch_base_dir',
+           'check_shared_base_dir', 'atomic_write', 'report_dir', 'write_report_section', 'seed_everything',
+           'settings_path', 'load_presets', 'resolve_settings', 'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes',
+           'peak_reserved_bytes', 'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report',
+           'format_report', 'show_env', 'show_env_cli', 'import_ipywidgets', 'LiveWidget', 'figure_png', 'png_html']
 
 # %% ../nbs/00_common.ipynb #c44664ea
-import argparse, atexit, json, logging, os, platform, random, re, resource, shutil, sys, tempfile, time, uuid, warnings
+import argparse, atexit, base64, html, io, json, logging, os, platform, random, re, resource, shutil, sys, tempfile, time, uuid, warnings
 from configparser import ConfigParser
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Callable
 
 import numpy as np
 import torch
@@ -518,3 +518,34 @@ def show_env(preset:str=None, # also show this preset's settings (see settings.i
 def show_env_cli():
     "Console script `nanochat_lit_env`."
     run_cli(show_env)
+
+# %% ../nbs/00_common.ipynb #6729570e
+STATIC_WIDGET_NOTE = '<p><em>A picture of this widget after the chapter ran; run the chapter in JupyterLab to use it.</em></p>'
+
+def import_ipywidgets():
+    "The ipywidgets module, or a ConfigError saying how to install it (the course's widgets need it; training does not)."
+    try: import ipywidgets
+    except ImportError:
+        raise ConfigError('the interactive widgets need ipywidgets, which is not installed; run `bash runs/setup.sh` '
+                          '(it installs requirements.txt into .venv) or `pip install ipywidgets`') from None
+    return ipywidgets
+
+class LiveWidget:
+    "An ipywidgets view for JupyterLab that also carries a static HTML picture of its state, for pages where no kernel runs."
+    def __init__(self, view, # the ipywidgets box a learner plays with
+                 snapshot:Callable[[], str], # the view's current state as HTML
+                ):
+        self.view, self.snapshot = view, snapshot
+    def _repr_mimebundle_(self, **kwargs):
+        return self.view._repr_mimebundle_(**kwargs) | {'text/html': self.snapshot() + STATIC_WIDGET_NOTE}
+
+def figure_png(fig) -> bytes:
+    "A matplotlib `Figure` as PNG bytes (drawn without pyplot, so a background thread may call it)."
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig).print_png(buffer)
+    return buffer.getvalue()
+
+def png_html(png:bytes, alt:str='') -> str:
+    "PNG bytes as an `<img>` tag with the picture inline."
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'

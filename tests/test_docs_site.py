@@ -140,3 +140,13 @@ def test_stateless_widgets_are_left_out():
     log = nbformat.v4.new_output('stream', name='stdout', text='step 60 | val bpb 2.9\n')
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('train()', outputs=[bar, log])])
     assert prepare_cells(nb).cells[0].outputs == [log]
+
+
+def test_widgets_keep_their_static_picture():
+    "A `LiveWidget` saved from a run shows its HTML picture on the page; the live view's reference is dropped."
+    view = {'application/vnd.jupyter.widget-view+json': {'model_id': 'x'}, 'text/plain': 'VBox(...)',
+            'text/html': '<span>tokens</span><p><em>run the chapter in JupyterLab</em></p>'}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('playground()', outputs=[
+        nbformat.v4.new_output('display_data', data=view)])])
+    [output] = prepare_cells(nb).cells[0].outputs
+    assert set(output.data) == {'text/plain', 'text/html'}, output.data

@@ -125,6 +125,14 @@ def front_matter(nb) -> dict:
     return yaml.safe_load(first.source.strip().strip('-')) or {}
 
 
+def static_picture(output) -> bool:
+    "Keep an output on a static page unless it is a live widget without a picture of itself (a tqdm bar); `LiveWidget`s bring HTML."
+    data = output.get('data', {})
+    if WIDGET_VIEW not in data: return True
+    del data[WIDGET_VIEW]
+    return 'text/html' in data or 'image/png' in data
+
+
 def prepare_cells(nb):
     "Apply Quarto's cell options the way Quarto would: drop `include: false`, hide `echo: false` source, strip `#|` lines."
     cells = []
@@ -141,8 +149,7 @@ def prepare_cells(nb):
             if options.get('echo') == 'false' or not cell.source:
                 cell.metadata.setdefault('tags', []).append('remove_input')
             if options.get('output') == 'false': cell.outputs = []
-            # a live widget (a tqdm bar) has no saved state to show on a static page; its text fallback is its first frame
-            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get('data', {})]
+            cell.outputs = [o for o in cell.outputs if static_picture(o)]
             for output in cell.outputs:
                 if 'text/markdown' in output.get('data', {}):
                     output.data['text/markdown'] = PANDOC_ATTRIBUTES.sub(r'\1', output.data['text/markdown'])
