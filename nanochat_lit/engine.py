@@ -63,6 +63,11 @@ class KVCache:
         "Forget everything from `position` on: the slots are overwritten by what is fed next."
         self.position, self.tokens = position, self.tokens[:position]
 
+    def reusable(self, tokens:list) -> int:
+        "How many positions of the prompt `tokens` this cache can keep: the prefix it already holds, less the last token, which is fed again for its logits."
+        common = next((i for i, (a, b) in enumerate(zip(self.tokens, tokens)) if a != b), min(len(self.tokens), len(tokens)))
+        return min(common, len(tokens) - 1)
+
     def expand(self, batch_size:int) -> 'KVCache':
         "A new cache whose `batch_size` rows all start as copies of this one-row cache: samples of one prompt share its prefill."
         if self.batch_size != 1: raise ValueError(f"only a one-row cache can be expanded; this one has {self.batch_size} rows")
@@ -205,8 +210,7 @@ class Engine:
                               f"to generate; shorten it to fewer than {self.context:,} tokens")
         cache = cache or self.new_cache(len(tokens) + max_tokens)
         if cache.batch_size != 1: raise ConfigError(f"pass a one-row cache (from `new_cache`); this one has {cache.batch_size} rows")
-        reused = next((i for i, (a, b) in enumerate(zip(cache.tokens, tokens)) if a != b), min(len(cache.tokens), len(tokens)))
-        cache.rewind(min(reused, len(tokens) - 1))  # positions of a common prefix are still valid; prefill at least one token
+        cache.rewind(cache.reusable(tokens))  # positions of a common prefix are still valid
         max_tokens = min(max_tokens, cache.max_len - len(tokens))
         device = self.model.embed.weight.device
         generator = torch.Generator(device=device)
