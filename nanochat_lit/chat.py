@@ -6,8 +6,8 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/chat.html.md"""
 
 # %% auto #0
 __all__ = ['LIMITS', 'ROLES', 'HELP', 'RequestError', 'check_request', 'reply_parts', 'prompt_tokens', 'StopText', 'Reply',
-           'stream_reply', 'ChatSession', 'chat', 'chat_cli', 'Busy', 'Worker', 'Lease', 'WorkerPool',
-           'parse_completion_request', 'create_app', 'web', 'web_cli']
+           'stream_reply', 'TurnStats', 'ChatSession', 'load_engine', 'chat', 'chat_cli', 'Busy', 'Worker', 'Lease',
+           'WorkerPool', 'parse_completion_request', 'create_app', 'web', 'web_cli']
 
 # %% ../nbs/12_chat.ipynb #afe7b8ac
 import asyncio, json, re, sys, time, uuid
@@ -153,6 +153,14 @@ def stream_reply(engine:Engine, tokens:list, # the prompt, e.g. from `prompt_tok
     if text: yield text
 
 # %% ../nbs/12_chat.ipynb #b0318aad
+@dataclass
+class TurnStats:
+    "What one turn of a conversation cost: prompt tokens the KV cache already held (`reused`), those it read (`prefilled`), the reply's tokens."
+    reused: int
+    prefilled: int
+    generated: int = 0
+    finish_reason: str = ''  # '' while the reply streams, then 'stop', 'length' or 'stopped' (closed before it ended)
+
 class ChatSession:
     "A conversation that keeps its token ids and its KV cache between turns: each turn prefills only what is new, and the model reads its replies as it wrote them."
     def __init__(self, engine:Engine, **sampling): # max_tokens, temperature, top_k, top_p, seed
@@ -162,19 +170,25 @@ class ChatSession:
 
     def clear(self):
         "Start a new conversation."
-        self.messages, self.tokens, self.cache = [], [], self.engine.new_cache()
+        self.messages, self.turns, self.tokens, self.cache = [], [], [], self.engine.new_cache()
 
     def send(self, text:str) -> Iterator[str]:
         "Add a user message and stream the reply; the reply joins the conversation when it ends, or when it is stopped."
         message = {'role': 'user', 'content': text}
         check_request([message], **self.sampling)
         tokens = prompt_tokens(self.engine, [message], self.sampling['max_tokens'], history=self.tokens)
+        reused = self.cache.reusable(tokens)
+        turn, reply = TurnStats(reused, len(tokens) - reused), Reply()
         self.messages.append(message)
-        reply = Reply()
+        self.turns.append(turn)
         try: yield from stream_reply(self.engine, tokens, reply, cache=self.cache, **self.sampling)
+        except GeneratorExit:
+            reply.finish_reason = 'stopped'
+            raise
         finally:  # whatever stopped the reply, the turn is closed as the model was trained to close it
             self.messages.append({'role': 'assistant', 'content': reply.text})
             self.tokens = tokens + reply.ids + [self.assistant_end]
+            turn.generated, turn.finish_reason = reply.tokens, reply.finish_reason
 
 # %% ../nbs/12_chat.ipynb #22bfa0d6
 HELP = "/clear starts a new conversation, /quit (or Ctrl-D) leaves, Ctrl-C stops a reply"
@@ -185,6 +199,11 @@ def _print_reply(pieces:Iterator[str]):
     except KeyboardInterrupt: print(' [stopped]', end='')
     finally: pieces.close()
     print()
+
+def load_engine(stage:str=None, model_tag:str=None, step:int=None, device:str=None) -> tuple[Engine, dict]:
+    "(an engine, the checkpoint's meta) for a saved stage run, found as `load_model` finds it; the terminal chat, the web server and the notebook chat use it."
+    model, tokenizer, meta = load_model(stage, model_tag, step, device)
+    return Engine(model, tokenizer), meta
 
 def chat(prompt:str=None, # -p: answer this one message and exit
          stage:str=None, # base, mid, sft or rl; default: the most trained stage that has a checkpoint
@@ -197,14 +216,14 @@ def chat(prompt:str=None, # -p: answer this one message and exit
          device:str=None, # cpu, cuda or mps; default: autodetected
         ):
     "Chat with a trained model in the terminal, each reply streamed as it is generated."
-    model, tokenizer, meta = load_model(stage, model_tag, step, device)
-    session = ChatSession(Engine(model, tokenizer), temperature=temperature, top_k=top_k, max_tokens=max_tokens, seed=seed)
+    engine, meta = load_engine(stage, model_tag, step, device)
+    session = ChatSession(engine, temperature=temperature, top_k=top_k, max_tokens=max_tokens, seed=seed)
     check_request([{'role': 'user', 'content': '.'}], **session.sampling)
     if prompt is not None: return _print_reply(session.send(prompt))
     import readline  # line editing and history for input(); imported here because it changes input() for the whole process
     history = base_dir()/'chat_history'
     if history.exists(): readline.read_history_file(history)
-    print(f"nanochat_lit chat with the {meta['stage']} model {meta['path']} on {model.embed.weight.device}. {HELP}.")
+    print(f"nanochat_lit chat with the {meta['stage']} model {meta['path']} on {engine.model.embed.weight.device}. {HELP}.")
     while True:
         try: text = input('\nyou> ').strip()
         except KeyboardInterrupt: continue
@@ -374,8 +393,8 @@ def web(stage:str=None, # base, mid, sft or rl; default: the most trained stage 
     devices = [f'cuda:{i}' for i in range(torch.cuda.device_count())] if cuda_all else [str(autodetect_device(device))]
     workers = []
     for d in devices:
-        model, tokenizer, meta = load_model(stage, model_tag, step, d)
-        workers.append(Worker(Engine(model, tokenizer)))
+        engine, meta = load_engine(stage, model_tag, step, d)
+        workers.append(Worker(engine))
     name = f"nanochat_lit-{meta['stage']}-{Path(meta['path']).parent.name}-step{meta['step']}"
     if host not in ('127.0.0.1', 'localhost', '::1'):
         print(f"warning: listening on {host}: anyone who can reach this machine can use the model", file=sys.stderr)
