@@ -6,13 +6,15 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/chat.html.md"""
 
 # %% auto #0
 __all__ = ['LIMITS', 'ROLES', 'HELP', 'RequestError', 'check_request', 'reply_parts', 'prompt_tokens', 'StopText', 'Reply',
-           'stream_reply', 'TurnStats', 'ChatSession', 'load_engine', 'chat', 'chat_cli', 'Busy', 'Worker', 'Lease',
-           'WorkerPool', 'parse_completion_request', 'create_app', 'web', 'web_cli']
+           'stream_reply', 'TurnStats', 'ChatSession', 'load_engine', 'chat', 'chat_cli', 'turn_summary',
+           'transcript_html', 'parse_seed', 'ChatWidget', 'Busy', 'Worker', 'Lease', 'WorkerPool',
+           'parse_completion_request', 'create_app', 'web', 'web_cli']
 
 # %% ../nbs/12_chat.ipynb #afe7b8ac
-import asyncio, json, re, sys, time, uuid
+import asyncio, html, json, re, sys, threading, time, uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -24,7 +26,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from .checkpoint import load_model
-from .common import ConfigError, autodetect_device, base_dir, run_cli
+from .common import ConfigError, LiveWidget, autodetect_device, base_dir, import_ipywidgets, run_cli
 from .engine import Engine, TextStreamer
 
 LIMITS = {'messages': 500, 'message_chars': 8_000, 'total_chars': 32_000,  # per request
@@ -164,7 +166,7 @@ class TurnStats:
 class ChatSession:
     "A conversation that keeps its token ids and its KV cache between turns: each turn prefills only what is new, and the model reads its replies as it wrote them."
     def __init__(self, engine:Engine, **sampling): # max_tokens, temperature, top_k, top_p, seed
-        self.engine, self.sampling = engine, {'max_tokens': 512, 'temperature': 0.6, 'top_k': 50, **sampling}
+        self.engine, self.sampling = engine, {'max_tokens': 512, 'temperature': 0.6, 'top_k': 50, 'top_p': 1.0, 'seed': None, **sampling}
         self.assistant_end = engine.tokenizer.encode_special('<|assistant_end|>')
         self.clear()
 
@@ -242,6 +244,110 @@ def chat(prompt:str=None, # -p: answer this one message and exit
 def chat_cli():
     "Console script `nanochat_lit_chat`."
     run_cli(chat, ['--prompt' if a == '-p' else a for a in sys.argv[1:]])
+
+# %% ../nbs/12_chat.ipynb #784fac7c
+_BUBBLES = {'user': 'background:#e3ecfa;margin:4px 0 4px 20%', 'assistant': 'background:#f0f0f0;margin:4px 20% 4px 0'}
+# a model's raw bytes can be control characters, which a page does not show (and some parsers refuse): draw their Unicode pictures
+_CONTROL_PICTURES = {code: 0x2400 + code for code in range(32) if chr(code) not in '\t\n'} | {0x7f: 0x2421}
+
+def turn_summary(turn:TurnStats) -> str:
+    "One turn's numbers in words: what the prompt cost with the kept KV cache, and what the reply generated."
+    cache = f"prefilled {turn.prefilled:,} tokens, reused {turn.reused:,} from the KV cache"
+    if not turn.finish_reason: return f"{cache}; replying…"
+    ending = {'stop': '', 'length': ', cut at max tokens', 'stopped': ', stopped'}[turn.finish_reason]
+    return f"{cache}; generated {turn.generated:,}{ending}"
+
+def transcript_html(session:ChatSession, streaming:str='', # the reply so far, while it streams
+                   ) -> str:
+    "The conversation as HTML, every message escaped, each reply followed by its turn's numbers and the totals at the end."
+    bubble = lambda role, text: (f'<div style="{_BUBBLES[role]};padding:6px 10px;border-radius:8px;white-space:pre-wrap;'
+                                 f'color:#111">{html.escape(text.translate(_CONTROL_PICTURES))}</div>')
+    note = lambda text: f'<div style="color:#666;font-size:smaller;margin-bottom:8px">{html.escape(text)}</div>'
+    if not session.turns: return note('No messages yet: type one and press Send.')
+    parts = []
+    for i, turn in enumerate(session.turns):  # ChatSession keeps messages as user, assistant, user, ...
+        reply = session.messages[2 * i + 1]['content'] if 2 * i + 1 < len(session.messages) else streaming
+        parts += [bubble('user', session.messages[2 * i]['content']), bubble('assistant', reply), note(turn_summary(turn))]
+    read = sum(turn.prefilled for turn in session.turns)
+    fresh = sum(turn.prefilled + turn.reused for turn in session.turns)
+    parts.append(note(f"{len(session.turns)} turns: prefilled {read:,} tokens in all; a fresh cache each turn would have read {fresh:,}"))
+    return ''.join(parts)
+
+def parse_seed(text:str) -> int|None:
+    "The seed box's text as a seed: an integer, or None (a fresh draw for every reply) when it is empty."
+    if not text.strip(): return None
+    try: return int(text)
+    except ValueError:
+        raise RequestError(f"seed={text!r} is not an integer; type one, or leave the box empty for a fresh draw each reply", 'seed') from None
+
+class ChatWidget(LiveWidget):
+    "A chat with `engine` in the notebook; the reply streams on a thread of its own, so Stop is heard while it is written."
+    def __init__(self, engine:Engine, **sampling): # the controls' starting values: max_tokens, temperature, top_k, top_p, seed
+        widgets = import_ipywidgets()
+        self.session, self.thread, self.stopping = ChatSession(engine, **sampling), None, threading.Event()
+        start, small = self.session.sampling, {'style': {'description_width': 'initial'}, 'layout': widgets.Layout(width='15em')}
+        limits = lambda name: dict(zip(('min', 'max'), LIMITS[name]))
+        self.settings = {
+            'temperature': widgets.FloatSlider(start['temperature'], **limits('temperature'), step=0.05, description='temperature', **small),
+            'top_k': widgets.BoundedIntText(start['top_k'], **limits('top_k'), description='top-k', tooltip='0: every token', **small),
+            'top_p': widgets.FloatSlider(start['top_p'], min=0.05, max=1.0, step=0.05, description='top-p', **small),
+            'max_tokens': widgets.BoundedIntText(start['max_tokens'], **limits('max_tokens'), description='max tokens', **small),
+            'seed': widgets.Text('' if start['seed'] is None else str(start['seed']), placeholder='random', description='seed', **small)}
+        self.transcript, self.status = widgets.HTML(transcript_html(self.session)), widgets.HTML()
+        self.message = widgets.Textarea(placeholder='Message the model', layout=widgets.Layout(width='100%', height='4em'))
+        self.send_button = widgets.Button(description='Send', button_style='primary')
+        self.stop_button = widgets.Button(description='Stop', disabled=True)
+        self.new_button = widgets.Button(description='New chat')
+        self.send_button.on_click(self.send)
+        self.stop_button.on_click(lambda _: self.stopping.set())
+        self.new_button.on_click(self.new_chat)
+        buttons = widgets.HBox([self.send_button, self.stop_button, self.new_button, self.status])
+        settings = widgets.HBox(list(self.settings.values()), layout=widgets.Layout(flex_flow='row wrap'))
+        view = widgets.VBox([self.transcript, self.message, buttons, settings])
+        super().__init__(view, self.snapshot)
+
+    def send(self, _=None):
+        "Start the reply to the message box's text on a thread, and return at once."
+        values = {name: control.value for name, control in self.settings.items()}
+        try: self.session.sampling = {**values, 'seed': parse_seed(values['seed'])}
+        except RequestError as e: return self._show_error(e)
+        text, self.message.value, self.status.value = self.message.value, '', ''
+        self.stopping.clear()
+        self._streaming(True)
+        self.thread = threading.Thread(target=self._reply, args=(text,), daemon=True)
+        self.thread.start()
+
+    def _reply(self, text:str):
+        turns, streamed = len(self.session.turns), ''
+        try:
+            with closing(self.session.send(text)) as pieces:  # closing it ends the turn properly
+                for piece in pieces:
+                    streamed += piece
+                    self.transcript.value = transcript_html(self.session, streamed)
+                    if self.stopping.is_set(): break
+        except Exception as e:  # nothing else on this thread would show it
+            if len(self.session.turns) == turns: self.message.value = text  # refused before it began: give it back to fix
+            self._show_error(e)
+        finally:
+            self.transcript.value = transcript_html(self.session)
+            self._streaming(False)
+
+    def _streaming(self, streaming:bool):
+        self.send_button.disabled = self.new_button.disabled = streaming
+        self.stop_button.disabled = not streaming
+
+    def _show_error(self, error:Exception):
+        self.status.value = f'<span style="color:#b00020">{html.escape(f"{type(error).__name__}: {error}")}</span>'
+
+    def new_chat(self, _=None):
+        "Start a new conversation."
+        self.session.clear()
+        self.transcript.value, self.status.value = transcript_html(self.session), ''
+
+    def snapshot(self) -> str:
+        "The transcript and the settings as static HTML."
+        settings = ', '.join(f"{control.description} {'random' if control.value == '' else control.value}" for control in self.settings.values())
+        return f'{self.transcript.value}{self.status.value}<p style="color:#666;font-size:smaller">{html.escape(settings)}</p>'
 
 # %% ../nbs/12_chat.ipynb #a4866a2e
 class Busy(Exception): "No worker became free in time."
