@@ -1,4 +1,4 @@
-"""Talk to your model: a terminal chat that keeps the conversation's KV cache between turns, and a web server with a chat page and an OpenAI-compatible API, both thin shells over the engine of chapter 6.
+"""Talk to your model: a terminal chat that keeps the conversation's KV cache between turns, the same chat as a notebook widget, and a web server with a chat page and an OpenAI-compatible API, all thin shells over the engine of chapter 6.
 
 Docs: https://nanochat-lit.github.io/nanochat_lit/chat.html.md"""
 
