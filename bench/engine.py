@@ -129,9 +129,7 @@ def bench_chat(engine, turns:int, user_tokens:int, reply_tokens:int, rounds:int,
             if len(prompt) + reply_tokens > context:
                 raise ConfigError(f"turn {turn + 1} of the conversation is {len(prompt)} tokens and with reply_tokens={reply_tokens} "
                                   f"overflows the model's context of {context}; lower turns, user_tokens or reply_tokens")
-            reused = next((i for i, (a, b) in enumerate(zip(session.cache.tokens, prompt)) if a != b),
-                          min(len(session.cache.tokens), len(prompt)))
-            history[turn], prefilled[turn] = len(prompt), len(prompt) - min(reused, len(prompt) - 1)
+            history[turn], prefilled[turn] = len(prompt), len(prompt) - session.cache.reusable(prompt)
             first, _, _ = run_stream(session.send(text))  # A: the kept cache; the whole reply, which the next turn builds on
             kept[turn].append(first)
             other = ChatSession(engine, **sampling)  # B: the same conversation so far, with a new, empty cache
