@@ -13,19 +13,21 @@ __all__ = ['TRAIN_DEFAULTS', 'MODEL_RECIPE', 'OPTIMIZER_RECIPE', 'ACTIVATION_BYT
            'muon_momentum_schedule', 'weight_decay_multiplier', 'set_schedules', 'read_metrics', 'MetricsLog',
            'use_deterministic_cpu_kernels', 'device_memory', 'eager_fallback_fits', 'compile_for_training', 'ReadAhead',
            'train_loop', 'warn_if_corpora_differ', 'tokenizer_record', 'train_base', 'stage_trainer', 'train_cli',
-           'LossPlot']
+           'training_status', 'training_figure', 'TrainingDashboard']
 
 # %% ../nbs/05b_pretrain.ipynb #c92187db
-import argparse, importlib, json, math, sys, time, warnings
+import argparse, contextvars, html, importlib, json, math, sys, threading, time, warnings
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable
 
 import torch, torch.distributed as dist
 from tqdm.auto import tqdm
 
-from .common import (ConfigError, DistInfo, OnOff, ThroughputMeter, autodetect_device, compute_dtype, peak_flops, peak_memory_bytes, print0,
-                                 resolve_settings, run_cli, seed_everything, setup_distributed, teardown_distributed, write_report_section)
+from .common import (ConfigError, DistInfo, LiveWidget, OnOff, ThroughputMeter, autodetect_device, compute_dtype, figure_png,
+                                 import_ipywidgets, peak_flops, peak_memory_bytes, png_html, print0, resolve_settings, run_cli, seed_everything,
+                                 setup_distributed, teardown_distributed, write_report_section)
 from .corpora import CorpusChangedWarning, corpora_changes, markdown_table
 from .tokenizer import Tokenizer, default_tokenizer_dir
 from .gpt import GPT, GPTConfig, build_model, config_from_depth, derive_hyperparameters
@@ -392,12 +394,13 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
                step_stats:Callable|None=None, # () -> more metrics of the step just taken (RL's reward)
                eval_every:int=0, sample_every:int=0, save_every:int=0, # steps between each; 0: only at the end
                keep_checkpoints:int=3, resume:bool=False, resume_step:int|None=None,
-               run:str='dummy', on_step:Callable|None=None, desc:str='training',
+               run:str='dummy', desc:str='training',
+               on_step:Callable|None=None, # rank 0 calls it with each record and the planned `num_iterations`; True asks the run to stop
                flops_per_token:float|None=None, peak_flops_per_sec:float|None=None, # for MFU
                report:dict|None=None, # more figures for the stage's report section (base: parameters, FLOPs, tokens)
                read_ahead:bool=True, # read each next batch right after a backward pass, while the device works; False where batches depend on the weights (RL's rollouts)
               ) -> dict:
-    "The loop every training stage shares: accumulate, step, log, evaluate, sample and checkpoint; resume exactly; write the report section."
+    "The loop every training stage shares: accumulate, step, log, evaluate, sample and checkpoint; resume exactly; write the report section; stop early, with a checkpoint, when `on_step` asks."
     started = time.perf_counter()
     forward = model if forward is None else forward  # not `forward or model`: a compiled model has no truth value
     batch_loss = batch_loss or (lambda forward, batch: forward(*batch))
@@ -422,11 +425,13 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
     meter = ThroughputMeter(info.device, flops_per_token, peak_flops_per_sec, world_size=info.world_size)
     bar = tqdm(total=num_iterations, initial=start_step, disable=not info.is_master, desc=desc, unit='step', mininterval=5.0)
     result, evaluation = {'checkpoint_dir': directory}, {}
+    stop_requested, stopped_at = False, None  # rank 0's on_step asked for a stop; the step every rank stops at
 
     def log(record):
+        nonlocal stop_requested
         metrics.write(record)
         if wandb_run: wandb_run.log(record, step=record['step'])
-        if on_step and info.is_master: on_step(record)
+        if on_step and info.is_master and on_step({**record, 'num_iterations': num_iterations}): stop_requested = True
 
     for step in range(start_step, num_iterations + 1):
         last = step == num_iterations
@@ -441,12 +446,12 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
             result['samples'] = sample()
             model.train()
             for text in result['samples'].values(): bar.write(f"  sample: {text!r}")
-        if (save_every > 0 and step % save_every == 0 and step > start_step) or last:
+        if (save_every > 0 and step % save_every == 0 and step > start_step) or last or step == stopped_at:
             rank_state = {'loaders': [slot.state_dict() for slot in slots], 'rng': rng_state(), 'loss_ema': loss_ema,
                           'loss_scaler': scaler.state_dict()}
             result['checkpoint'] = save_checkpoint(directory, step, model.state_dict(), optimizer.state_dict(),
                                                    {'model_config': asdict(model.config), **meta, **evaluation}, rank_state, keep_checkpoints)
-        if last: break
+        if last or step == stopped_at: break
 
         meter.skip()  # evaluation, sampling and checkpointing are not training time
         lrm = schedule(step)
@@ -461,8 +466,10 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
         scale = scaler.scale
         stepped = scaler.step(optimizer)  # the optimizer averages gradients across ranks (reduce-scatter) before updating
         model.zero_grad(set_to_none=True)
-        totals = torch.stack([loss_sum, torch.tensor(float(tokens), device=info.device)])
+        # the stop request rides on the step's one all_reduce, so every rank stops after the same step
+        totals = torch.cat([loss_sum.reshape(1), torch.tensor([float(tokens), float(stop_requested)], device=info.device)])
         if dist.is_initialized(): dist.all_reduce(totals)
+        if totals[2].item() > 0 and step + 1 < num_iterations: stopped_at = step + 1  # a stop asked during the last step changes nothing
         loss_value = totals[0].item() / (len(slots) * info.world_size)
         loss_ema = 0.9 * loss_ema + 0.1 * loss_value
         reading = meter.update(int(totals[1].item()))
@@ -476,12 +483,16 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
                         refresh=False)  # the bar redraws at most every mininterval, not on every step
         bar.update(1)
     bar.close()
+    steps = stopped_at or num_iterations
     tokens_per_sec = meter.total_tokens / max(meter.last - meter.start, 1e-9)
-    result.update(evaluation, loss=loss_ema / (1 - 0.9 ** max(num_iterations, 1)) if num_iterations else None,
+    result.update(evaluation, loss=loss_ema / (1 - 0.9 ** steps) if steps else None,
                   tokens_per_sec=tokens_per_sec, mfu=meter.mfu(tokens_per_sec), peak_memory_gib=peak_memory_bytes(info.device) / 2**30,
-                  steps=num_iterations)
+                  steps=steps)
     if wandb_run: wandb_run.finish()
-    if info.is_master: _write_section(meta.get('stage', 'training'), result, metrics, report, time.perf_counter() - started)
+    if stopped_at:  # not finished: the run that resumes it writes the stage's report section
+        result['stopped_at'] = stopped_at
+        print0(f"stopped at step {stopped_at} of {num_iterations}; {result['checkpoint']} saved, resume=True (--resume) finishes the run")
+    elif info.is_master: _write_section(meta.get('stage', 'training'), result, metrics, report, time.perf_counter() - started)
     return result
 
 def _write_section(stage:str, result:dict, metrics:MetricsLog, report:dict|None, wall_seconds:float):
@@ -568,7 +579,7 @@ def train_base(depth:int=None, # transformer layers: the dial everything else de
                vocab_size:int=None, # dry run: the vocabulary the plan assumes (default the preset's; a real run takes its tokenizer's)
                peak_tflops:float=None, # one device's bf16 peak, for MFU and the dry run's hours (default: known GPUs; H100: 989)
                preset:str=None, # a preset from settings.ini
-               **hooks, # on_step: called with each metrics record (a live plot, say); Python only, not a flag
+               **hooks, # on_step: called with each metrics record (a dashboard, say); True stops the run after the next step, with a checkpoint; Python only, not a flag
               ) -> dict:
     "Pretrain a base model: plan from the depth dial, train with Muon and AdamW, evaluate bpb, sample, checkpoint; return the final figures and the plan."
     if set(hooks) - {'on_step'}: raise ConfigError(f"unknown hook {sorted(set(hooks) - {'on_step'})[0]!r}; train_base takes on_step")
@@ -670,24 +681,106 @@ if __name__ == '__main__' and '__file__' in globals(): train_cli()  # torchrun -
 
 
 # %% ../nbs/05b_pretrain.ipynb #b12e2565
-class LossPlot:
-    "Redraw the training loss and validation bpb in a notebook every `every` steps; use as `train_base(on_step=LossPlot())`."
-    def __init__(self, every:int=10):
-        self.every, self.loss, self.bpb = every, [], []
-    def __call__(self, record:dict):
-        if 'val_bpb' in record: self.bpb.append((record['step'], record['val_bpb']))
-        if 'loss' in record:
-            self.loss.append((record['step'], record['smooth_loss']))
-            if record['step'] % self.every == 0: self.draw(clear=True)
-    def draw(self, clear:bool=False):
-        "Draw the curves (replacing the previous drawing when `clear`)."
-        import matplotlib.pyplot as plt
-        from IPython.display import clear_output, display
-        fig, ax = plt.subplots(figsize=(6, 3.2))
-        if self.loss: ax.plot(*zip(*self.loss), label='train loss (smoothed)')
-        ax.set(xlabel='step', ylabel='loss (nats/token)')
-        if self.bpb:
-            twin = ax.twinx(); twin.plot(*zip(*self.bpb), 'o-', color='C1', label='val bpb'); twin.set_ylabel('val bits/byte')
-        fig.legend(loc='upper right'); fig.tight_layout()
-        if clear: clear_output(wait=True)
-        display(fig); plt.close(fig)
+def training_status(records:list[dict], # on_step's records so far, each with the `seconds` since the run started (as the dashboard keeps them)
+                    window:int=10, # the last steps whose pace sets tokens/s and the ETA
+                   ) -> dict:
+    "What the training dashboard shows: the step reached of those planned, the smoothed loss, the latest val bpb, tokens/s and the time left."
+    steps = [r for r in records if 'loss' in r]
+    evaluations = [r for r in records if r.get('val_bpb') is not None]
+    latest, recent = records[-1] if records else {}, steps[-window - 1:]
+    seconds_per_step = (recent[-1]['seconds'] - recent[0]['seconds']) / (recent[-1]['step'] - recent[0]['step']) if len(recent) > 1 else None
+    return {'step': latest.get('step', 0), 'num_iterations': latest.get('num_iterations'),
+            'loss': steps[-1]['smooth_loss'] if steps else None,
+            'val_bpb': evaluations[-1]['val_bpb'] if evaluations else None, 'val_step': evaluations[-1]['step'] if evaluations else None,
+            'tokens_per_sec': sum(r['tokens_per_sec'] for r in recent) / len(recent) if recent else None,
+            'eta_seconds': None if seconds_per_step is None else seconds_per_step * (latest['num_iterations'] - latest['step'])}
+
+def training_figure(records:list[dict]) -> 'matplotlib.figure.Figure':
+    "The smoothed training loss and, on a second axis, the val bpb against steps; a `Figure` without pyplot, so the training thread may draw it."
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.add_subplot()
+    steps = [r for r in records if 'loss' in r]
+    ax.plot([r['step'] for r in steps], [r['smooth_loss'] for r in steps], label='train loss (smoothed)')
+    ax.set(xlabel='step', ylabel='loss (nats/token)')
+    if evaluations := [(r['step'], r['val_bpb']) for r in records if r.get('val_bpb') is not None]:
+        twin = ax.twinx(); twin.plot(*zip(*evaluations), 'o-', color='C1', label='val bpb'); twin.set_ylabel('val bits/byte')
+    fig.legend(loc='upper right', bbox_to_anchor=(1, 1), bbox_transform=ax.transAxes); fig.tight_layout()
+    return fig
+
+# %% ../nbs/05b_pretrain.ipynb #d5138b3f
+class TrainingDashboard:
+    "Run a trainer in a background thread and watch it in JupyterLab: loss and val bpb as they come, tokens/s, the time left, and a Stop button."
+    def __init__(self, redraw_seconds:float=2.0): # the plot is redrawn at most this often, and at each evaluation
+        widgets = import_ipywidgets()
+        self.redraw_seconds, self.records, self.result, self.error, self.thread, self.stop_requested = redraw_seconds, [], None, None, None, False
+        self.plot, self.line = widgets.Image(format='png'), widgets.HTML()
+        self.stop_button = widgets.Button(description='Stop', button_style='danger', tooltip='end the run after its next step, with a checkpoint')
+        self.stop_button.on_click(lambda button: self.stop())
+        self.view = widgets.VBox([self.plot, widgets.HBox([self.stop_button, self.line])])
+        self._draw()
+
+    @property
+    def running(self) -> bool: return self.thread is not None and self.result is None and self.error is None
+
+    def start(self, trainer:Callable|None=None, # a stage's trainer that takes on_step (default `train_base`)
+              **settings, # the trainer's arguments
+             ) -> 'TrainingDashboard':
+        "Start `trainer(**settings, on_step=...)` in a background thread and return at once, so the kernel stays free to hear the Stop button."
+        if self.running: raise ConfigError("this dashboard's run is still going; stop() it or wait() for it before starting another")
+        self.records, self.result, self.error, self.stop_requested, self.started = [], None, None, False, time.monotonic()
+        context = contextvars.copy_context()  # ipykernel routes a thread's prints by the context's cell: this one, not whichever runs last
+        self.thread = threading.Thread(target=context.run, args=(self._run, trainer or train_base, settings), daemon=True)
+        self.thread.start()
+        self._draw()
+        return self
+
+    def _run(self, trainer:Callable, settings:dict):
+        try: self.result = trainer(**settings, on_step=self.on_step)
+        except Exception as e: self.error = e  # shown here, raised again by wait()
+        self._draw()
+
+    def on_step(self, record:dict) -> bool:
+        "The hook `train_loop` calls on rank 0: keep the record, redraw now and then; True once Stop was pressed."
+        self.records.append({**record, 'seconds': time.monotonic() - self.started})
+        if 'val_bpb' in record or time.monotonic() - self.drawn >= self.redraw_seconds: self._draw()
+        return self.stop_requested
+
+    def stop(self):
+        "Ask the run to end after its next step, with a checkpoint (what the Stop button does)."
+        self.stop_requested = True
+        self._draw()
+
+    def wait(self) -> dict:
+        "Block until the run ends and return its result, or raise its exception. A kernel blocked here hears no clicks: press Stop first."
+        if self.thread is None: raise ConfigError("nothing to wait for: start() a run first")
+        self.thread.join()
+        if self.error: raise self.error
+        return self.result
+
+    def state(self) -> str:
+        "Where the run stands, in words."
+        if self.error: return f'failed: {type(self.error).__name__}: {self.error}'
+        if self.result is not None: return f"stopped at step {self.result['stopped_at']}; resume=True finishes it" if 'stopped_at' in self.result else 'finished'
+        if self.stop_requested: return 'stopping after the next step'
+        return 'running' if self.running else 'not started'
+
+    def _draw(self):
+        self.drawn, status = time.monotonic(), training_status(self.records)
+        parts = [f"step {status['step']}" + (f" of {status['num_iterations']}" if status['num_iterations'] else '')]
+        if status['loss'] is not None: parts.append(f"loss {status['loss']:.3f}")
+        if status['val_bpb'] is not None: parts.append(f"val bpb {status['val_bpb']:.3f} (step {status['val_step']})")
+        if status['tokens_per_sec'] is not None: parts.append(f"{status['tokens_per_sec']:,.0f} tokens/s")
+        if status['eta_seconds'] is not None and self.running: parts.append(f"{timedelta(seconds=round(status['eta_seconds']))} left")
+        parts.append(self.state())
+        self.plot.value = figure_png(training_figure(self.records))
+        self.line.value = html.escape(' · '.join(parts))
+        self.stop_button.disabled = self.stop_requested or not self.running
+
+    def snapshot(self) -> str:
+        "The plot and the status line, as HTML."
+        return png_html(self.plot.value, 'training loss and val bpb') + f'<p>{self.line.value}</p>'
+
+    def _repr_mimebundle_(self, **kwargs):
+        if self.running: return self.view._repr_mimebundle_(**kwargs)  # a picture of a run in progress is stale as soon as it is saved
+        return LiveWidget(self.view, self.snapshot)._repr_mimebundle_(**kwargs)

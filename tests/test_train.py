@@ -1,4 +1,4 @@
-"nanochat_lit_train as people run it (compiled, the default): run twice, killed and resumed (both bit-identical to a straight run), under torchrun with 2 processes (losses and per-device MFU), and with bad input."
+"nanochat_lit_train as people run it (compiled, the default): run twice, killed and resumed (both bit-identical to a straight run), under torchrun with 2 processes (losses and per-device MFU; a stop asked on rank 0), and with bad input."
 import json, math, os, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -194,3 +194,29 @@ def test_compiles_after_checking_for_pip(tmp_path):
     done = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True, timeout=600,
                           env=env(tmp_path, TORCHINDUCTOR_CACHE_DIR=str(tmp_path/'inductor')))  # a cold cache: the C++ build runs
     assert done.returncode == 0 and float(done.stdout) == pytest.approx(3 * (math.sin(1) + 1)), done.stderr[-3000:]
+
+
+# train_cli with an on_step that asks for a stop after step 3, as a dashboard's Stop button would; on_step is not a flag
+STOP_AFTER_3 = """import sys
+from nanochat_lit import train
+loop = train.train_loop
+train.train_loop = lambda *args, **kwargs: loop(*args, **{**kwargs, 'on_step': lambda record: record['step'] == 3})
+train.train_cli(sys.argv[1:])
+"""
+
+
+def test_a_stop_asked_on_rank_0_stops_both_processes_and_resumes_exactly(base, tmp_path):
+    "Only rank 0 calls on_step; its stop rides on the step's all_reduce, so both processes save step 4 and exit, and --resume ends where a straight run ends."
+    (tmp_path/'stop_after_3.py').write_text(STOP_AFTER_3)
+    torchrun = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2']
+    args = [*TINY, '--total-batch-size', '1024', '--num-iterations', '8', '--save-every', '0', '--no-compile', '--data-dir', str(base/'data')]
+    torchrun_train = lambda *command: subprocess.run([*torchrun, *command], capture_output=True, text=True, env=env(base), timeout=600)
+    stopped = torchrun_train(str(tmp_path/'stop_after_3.py'), *args, '--model-tag', 'stopped2')
+    assert stopped.returncode == 0, stopped.stderr[-3000:]
+    assert 'stopped at step 4 of 8' in stopped.stdout, stopped.stdout[-2000:]
+    assert [p.name for p in (base/'checkpoints'/'base'/'stopped2').glob('step_*')] == ['step_000004']
+    assert max(losses(base, 'stopped2')) == 4
+    for command in (['-m', 'nanochat_lit.train', *args, '--model-tag', 'stopped2', '--resume'], ['-m', 'nanochat_lit.train', *args, '--model-tag', 'straight2']):
+        finished = torchrun_train(*command)
+        assert finished.returncode == 0, finished.stderr[-3000:]
+    assert losses(base, 'stopped2') == losses(base, 'straight2')  # bit-identical, steps 1 to 8
