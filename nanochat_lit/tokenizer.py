@@ -349,7 +349,8 @@ def tokenizer_panel(name:str, tokenizer:Tokenizer, text:str) -> str:
     "One tokenizer's view of `text` as HTML: its name, the counts, the tokens."
     pieces = token_pieces(tokenizer, text)
     c = compression(text, pieces)
-    return (f'<b>{html.escape(name)}</b> ({tokenizer.vocab_size:,} tokens)<br>{c["tokens"]} tokens for {c["chars"]} characters, '
+    count = f'{c["tokens"]} token' + 's' * (c['tokens'] != 1)
+    return (f'<b>{html.escape(name)}</b> ({tokenizer.vocab_size:,} tokens)<br>{count} for {c["chars"]} characters, '
             f'{c["bytes"]} bytes: {c["chars/token"]:.2f} characters and {c["bytes/token"]:.2f} bytes per token{pieces_html(pieces)}')
 
 def tokenizer_playground(tokenizers:Tokenizer|dict, # a tokenizer, or {name: tokenizer or a saved tokenizer's folder} side by side
