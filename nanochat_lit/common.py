@@ -543,7 +543,9 @@ def figure_png(fig) -> bytes:
     "A matplotlib `Figure` as PNG bytes (drawn without pyplot, so a background thread may call it)."
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     buffer = io.BytesIO()
-    FigureCanvasAgg(fig).print_png(buffer)
+    with warnings.catch_warnings():  # a token of a script the font lacks (中, 🙂) is drawn as a box, one warning per glyph
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        FigureCanvasAgg(fig).print_png(buffer)
     return buffer.getvalue()
 
 def png_html(png:bytes, alt:str='') -> str:
