@@ -199,7 +199,7 @@ def test_sampling_playground_answers_a_slider(lab, browser, tmp_path):
     browser.get_log('browser')
     open_chapter(browser, lab, name)
     seconds = run_chapter(browser, name)
-    readout = lambda d: (d.find_element('css selector', '.widget-image img').get_attribute('src'),
+    readout = lambda d: (d.find_element('css selector', 'img.widget-image').get_attribute('src'),
                          [e.text for e in d.find_elements('css selector', '.widget-html-content') if 'tokens,' in e.text])
     chart, summary = readout(browser)
     assert len(summary) == 1 and summary[0].startswith('kept') and not summary[0].startswith('kept 1 of'), summary
