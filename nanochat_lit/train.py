@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch, torch.distributed as dist
-from tqdm.auto import tqdm
+from .common import progress_bar
 
 from .common import (ConfigError, DistInfo, OnOff, ThroughputMeter, autodetect_device, compute_dtype, peak_flops, peak_memory_bytes, print0,
                                  resolve_settings, run_cli, seed_everything, setup_distributed, teardown_distributed, write_report_section)
@@ -420,7 +420,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
     metrics = MetricsLog(directory/'metrics.jsonl', start_step if start_step else None, info.is_master)
     wandb_run = _wandb_run(run, {**meta.get('settings', {}), 'num_iterations': num_iterations}) if info.is_master else None
     meter = ThroughputMeter(info.device, flops_per_token, peak_flops_per_sec, world_size=info.world_size)
-    bar = tqdm(total=num_iterations, initial=start_step, disable=not info.is_master, desc=desc, unit='step', mininterval=5.0)
+    bar = progress_bar(total=num_iterations, initial=start_step, disable=not info.is_master, desc=desc, unit='step', mininterval=5.0)
     result, evaluation = {'checkpoint_dir': directory}, {}
 
     def log(record):
