@@ -585,8 +585,9 @@ def describe_demo_setup(minutes:float, # the chapter's nbdev-test time on 2 CPU 
     longer = f' Its real run, in the cells nbdev-test skips, takes about {notest_minutes:g} minutes more.' if notest_minutes else ''
     bigger = (f'On this GPU, train bigger with the console scripts and --preset {preset} (runs/laptop_gpu.sh).' if preset else
               'Bigger runs: the console scripts with --preset cpu (runs/runcpu.sh), or laptop-6gb on a 6 GB GPU.')
+    duration = 'under a minute' if minutes < 1 else f'about {minutes:g} minutes'
     return (f'This machine: {describe_hardware(device)}. The demos train toy models on the CPU on any machine (preset cpu or smaller), '
-            f'in about {minutes:g} minutes: this chapter\'s nbdev-test time on 2 CPU cores.{longer} {bigger}')
+            f'in {duration}: this chapter\'s nbdev-test time on 2 CPU cores.{longer} {bigger}')
 
 # %% ../nbs/00_common.ipynb #6729570e
 STATIC_WIDGET_NOTE = '<p><em>A picture of this widget after the chapter ran; run the chapter in JupyterLab to use it.</em></p>'
