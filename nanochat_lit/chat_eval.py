@@ -14,10 +14,9 @@ import csv, sys, time
 from pathlib import Path
 
 import torch, torch.distributed as dist
-from tqdm.auto import tqdm
 
 from .checkpoint import load_model
-from .common import ConfigError, atomic_write, run_cli, setup_distributed, sum_over_ranks, teardown_distributed, write_report_section
+from .common import ConfigError, atomic_write, progress_bar, run_cli, setup_distributed, sum_over_ranks, teardown_distributed, write_report_section
 from .core_eval import core_eval
 from .corpora import markdown_table
 from .engine import Engine
@@ -60,7 +59,7 @@ def evaluate_categorical(model, tokenizer:Tokenizer, task:Task, max_items:int|No
     "Accuracy of the most likely answer letter at the assistant's first position; nothing is sampled. Batched, striped over ranks."
     items, correct = rank_items(task, max_items), 0
     device = model.embed.weight.device
-    for start in tqdm(range(0, len(items), batch_size), desc=task.name, unit='batch', disable=dist.is_initialized() and dist.get_rank() > 0):
+    for start in progress_bar(range(0, len(items), batch_size), desc=task.name, unit='batch', disable=dist.is_initialized() and dist.get_rank() > 0):
         conversations = [task[i] for i in items[start:start + batch_size]]
         prompts = [fit_prompt(tokenizer.render_for_completion(c), model.config.sequence_len) for c in conversations]
         width = max(map(len, prompts))
@@ -77,7 +76,7 @@ def evaluate_generative(engine:Engine, task:Task, max_items:int|None=None, num_s
                         temperature:float=0.0, top_k:int=50, seed:int=0) -> float:
     "pass@k with k = num_samples: an item passes when any of its samples is graded right. Striped over ranks."
     items, passed = rank_items(task, max_items), 0
-    for i in tqdm(items, desc=task.name, unit='item', disable=dist.is_initialized() and dist.get_rank() > 0):
+    for i in progress_bar(items, desc=task.name, unit='item', disable=dist.is_initialized() and dist.get_rank() > 0):
         conversation = task[i]
         prompt = fit_prompt(engine.tokenizer.render_for_completion(conversation), engine.context, max_tokens)
         rows, _ = engine.generate_batch(prompt, num_samples, max_tokens=max_tokens,

@@ -12,9 +12,8 @@ __all__ = ['HAN_RANGES', 'HAN_CHARACTER', 'LANGUAGE_TAGS', 'split_han_characters
 import itertools, math, re, time
 
 import numpy as np, torch
-from tqdm.auto import tqdm
 
-from .common import resolve_settings
+from .common import progress_bar, resolve_settings
 from .corpora import iter_documents
 from .gpt import GPT, config_from_depth
 from .tokenizer import Tokenizer, training_documents
@@ -70,7 +69,7 @@ def tokenizer_study(mixes:list[str], # training mixes, e.g. ['en', 'zh', 'zh:70,
     "Train a tokenizer per mix and vocabulary size and measure it on each held-out set: one row per (mix, vocabulary, set); `learned` < `vocab` if the text ran out of merges."
     texts = {name: list(iter_documents(mix, 'val', max_chars=eval_chars, normalize=normalize)) for name, mix in held_out.items()}
     rows = []
-    for mix, vocab_size in tqdm(list(itertools.product(mixes, vocab_sizes)), desc='tokenizers', unit='tokenizer'):
+    for mix, vocab_size in progress_bar(list(itertools.product(mixes, vocab_sizes)), desc='tokenizers', unit='tokenizer'):
         start = time.perf_counter()
         tokenizer = Tokenizer.train(training_documents(mix, normalize=normalize), vocab_size, max_chars=train_chars)
         seconds, chinese = time.perf_counter() - start, han_tokens(tokenizer)

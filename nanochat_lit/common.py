@@ -6,17 +6,18 @@ Docs: https://nanochat-lit.github.io/nanochat_lit/common.html.md"""
 
 # %% auto #0
 __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'CUDA_ALLOCATOR_SETTINGS', 'ALLOCATOR_VARS', 'DTYPES', 'TORCHRUN_VARS',
-           'DOWNLOAD_CACHES', 'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff', 'STATIC_WIDGET_NOTE',
-           'ConfigError', 'check_torch_version', 'autodetect_device', 'default_allocator_settings', 'default_dtype',
-           'compute_dtype', 'env_vars', 'DistInfo', 'setup_distributed', 'teardown_distributed', 'sum_over_ranks',
-           'get_rank', 'print0', 'get_logger', 'base_dir', 'scratch_base_dir', 'end_scratch_base_dir',
-           'check_shared_base_dir', 'atomic_write', 'report_dir', 'write_report_section', 'seed_everything',
-           'settings_path', 'load_presets', 'resolve_settings', 'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes',
-           'peak_reserved_bytes', 'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report',
-           'format_report', 'show_env', 'show_env_cli', 'import_ipywidgets', 'LiveWidget', 'figure_png', 'png_html']
+           'LOG_PROGRESS_SECONDS', 'DOWNLOAD_CACHES', 'SHARED_CHECK_SECONDS', 'PRESET_KEYS', 'PEAK_FLOPS', 'OnOff',
+           'LAPTOP_GPU_GIB', 'STATIC_WIDGET_NOTE', 'ConfigError', 'check_torch_version', 'autodetect_device',
+           'default_allocator_settings', 'default_dtype', 'compute_dtype', 'env_vars', 'DistInfo', 'setup_distributed',
+           'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0', 'get_logger', 'LogProgress', 'progress_bar',
+           'base_dir', 'scratch_base_dir', 'end_scratch_base_dir', 'check_shared_base_dir', 'atomic_write',
+           'report_dir', 'write_report_section', 'seed_everything', 'settings_path', 'load_presets', 'resolve_settings',
+           'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes', 'peak_reserved_bytes', 'synchronize', 'Throughput',
+           'ThroughputMeter', 'run_cli', 'env_report', 'format_report', 'show_env', 'show_env_cli', 'describe_hardware',
+           'gpu_preset', 'describe_demo_setup', 'import_ipywidgets', 'LiveWidget', 'figure_png', 'png_html']
 
 # %% ../nbs/00_common.ipynb #c44664ea
-import argparse, atexit, base64, html, io, json, logging, os, platform, random, re, resource, shutil, sys, tempfile, time, uuid, warnings
+import argparse, atexit, base64, html, io, json, logging, math, os, platform, random, re, resource, shutil, sys, tempfile, time, uuid, warnings
 from configparser import ConfigParser
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,9 @@ import torch
 import nanochat_lit
 import torch.distributed as dist
 from fastcore.script import anno_parser, CliError
+from tqdm.auto import tqdm as auto_tqdm  # the notebook widget under Jupyter, tqdm's terminal bar elsewhere
+from tqdm.notebook import tqdm as notebook_tqdm
+from tqdm.std import tqdm as plain_tqdm
 
 # %% ../nbs/00_common.ipynb #8423b3cf
 class ConfigError(ValueError, CliError):
@@ -183,6 +187,38 @@ def get_logger(name:str='nanochat_lit') -> logging.Logger:
         logger.propagate = False
     logger.setLevel(logging.INFO if get_rank() == 0 else logging.WARNING)
     return logger
+
+# %% ../nbs/00_common.ipynb #82db1f5a
+LOG_PROGRESS_SECONDS = 30.0  # a log gets one line per bar this often: enough to follow a run, few enough to read
+
+class LogProgress(plain_tqdm):
+    "A tqdm bar for a log or a pipe: whole lines, at most one every `LOG_PROGRESS_SECONDS`, and the final state."
+    last_logged = -math.inf
+    def __init__(self, *args, mininterval:float=0.1, **kwargs):
+        super().__init__(*args, mininterval=max(mininterval, LOG_PROGRESS_SECONDS), **kwargs)
+
+    def display(self, msg=None, pos=None):
+        now = self._time()
+        # msg='' is tqdm erasing the bar, which a log has no need of; set_postfix and tqdm.write redraw unthrottled, so we throttle here
+        if msg == '' or now - self.last_logged < self.mininterval: return False
+        self.last_logged = now
+        self.fp.write(f'{self if msg is None else msg}\n')
+        self.fp.flush()
+        return True
+
+    def clear(self, nolock=False): pass  # tqdm.write erases bars before it prints; a log keeps their lines
+
+    def close(self):
+        if not self.disable and self.leave is not False:
+            self.last_logged = -math.inf
+            self.display()
+        self.leave = False  # the final line is written: tqdm's own close would add a blank one
+        super().close()
+
+def progress_bar(*args, file=None, **kwargs):
+    "A tqdm bar (same arguments): the widget in a notebook, the live line in a terminal, `LogProgress` in a log or a pipe."
+    live = file.isatty() if file is not None else issubclass(auto_tqdm, notebook_tqdm) or sys.stderr.isatty()
+    return (auto_tqdm if live else LogProgress)(*args, file=file, **kwargs)
 
 # %% ../nbs/00_common.ipynb #751e1827
 def base_dir() -> Path:
@@ -518,6 +554,40 @@ def show_env(preset:str=None, # also show this preset's settings (see settings.i
 def show_env_cli():
     "Console script `nanochat_lit_env`."
     run_cli(show_env)
+
+# %% ../nbs/00_common.ipynb #34d5d8dc
+LAPTOP_GPU_GIB = 6  # the laptop-6gb preset's card
+
+def describe_hardware(device:torch.device|None=None, # default: `autodetect_device()`
+                     ) -> str:
+    "This machine in a few words: its GPU and the GPU's memory, or that it has none, and its CPU cores."
+    device = device or autodetect_device()
+    cores = f'{os.cpu_count()} CPU cores'
+    if device.type == 'cuda':
+        card = torch.cuda.get_device_properties(device)
+        return f'{card.name} ({card.total_memory / 2**30:.1f} GiB, CUDA) and {cores}'
+    if device.type == 'mps': return f'an Apple silicon GPU (MPS) and {cores}'
+    return f'{cores}, no CUDA or MPS GPU'
+
+def gpu_preset(device:torch.device|None=None) -> str|None:
+    "The preset for this machine's console-script runs: laptop-6gb on a CUDA GPU of at least 6 GiB, else None (the CPU's)."
+    device = device or autodetect_device()
+    if device.type != 'cuda': return None
+    # a card sold as 6 GB reports a little less to CUDA (an RTX 4050 Laptop GPU: 5.7-6.0 GiB)
+    return 'laptop-6gb' if torch.cuda.get_device_properties(device).total_memory >= 0.95 * LAPTOP_GPU_GIB * 2**30 else None
+
+def describe_demo_setup(minutes:float, # the chapter's nbdev-test time on 2 CPU cores (`nbdev-test --timing`)
+                        notest_minutes:float|None=None, # the recorded time on 2 CPU cores of its real run, in cells nbdev-test skips, if it has one
+                        device:torch.device|None=None, # default: `autodetect_device()`
+                       ) -> str:
+    "A training chapter's first line: the hardware found, what its demos run on, how long they take, and the preset for bigger runs."
+    preset = gpu_preset(device)
+    longer = f' Its real run, in the cells nbdev-test skips, takes about {notest_minutes:g} minutes more.' if notest_minutes else ''
+    bigger = (f'On this GPU, train bigger with the console scripts and --preset {preset} (runs/laptop_gpu.sh).' if preset else
+              'Bigger runs: the console scripts with --preset cpu (runs/runcpu.sh), or laptop-6gb on a 6 GB GPU.')
+    duration = 'under a minute' if minutes < 1 else f'about {minutes:g} minutes'
+    return (f'This machine: {describe_hardware(device)}. The demos train toy models on the CPU on any machine (preset cpu or smaller), '
+            f'in {duration}: this chapter\'s nbdev-test time on 2 CPU cores.{longer} {bigger}')
 
 # %% ../nbs/00_common.ipynb #6729570e
 STATIC_WIDGET_NOTE = '<p><em>A picture of this widget after the chapter ran; run the chapter in JupyterLab to use it.</em></p>'

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch, torch.distributed as dist, torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from .common import ConfigError, atomic_write, base_dir, print0, run_cli, sum_over_ranks
+from .common import ConfigError, atomic_write, base_dir, print0, progress_bar, run_cli, sum_over_ranks
 from .dataloader import DataLoader
 from .engine import Engine, KVCache
 from .loss_eval import evaluate_bpb
@@ -313,7 +312,7 @@ def evaluate_task(model, tokenizer, task:CoreTask,
         groups.append([(t, s, number, option) for option, (t, s) in enumerate(zip(sequences, spans))])
     losses = [[None] * len(g) for g in groups]
     exact = [[None] * len(g) for g in groups]
-    bar = tqdm(total=len(groups), desc=task.label, disable=not progress or rank != 0, leave=False)
+    bar = progress_bar(total=len(groups), desc=task.label, disable=not progress or rank != 0, leave=False)
     by_length = sorted(groups, key=lambda g: max(len(s[0]) for s in g))  # items of similar length together: little padding
     for batch, shared in _batches(by_length, batch_size, max_tokens):
         sequences, spans, pad_id = [b[0] for b in batch], [b[1] for b in batch], tokenizer.bos_token_id

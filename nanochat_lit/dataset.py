@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import pyarrow as pa, pyarrow.parquet as pq
-from tqdm.auto import tqdm
-from .common import ConfigError, atomic_write, base_dir, get_logger, print0, resolve_settings, run_cli
+from .common import ConfigError, atomic_write, base_dir, get_logger, print0, progress_bar, resolve_settings, run_cli
 from .corpora import (VAL_FRACTION, CorpusChangedWarning, corpora_changes, corpora_versions, is_held_out, iter_documents,
                                   iter_text_files, markdown_table, parse_mix, split_paragraphs)
 
@@ -263,7 +262,7 @@ def download_shards(indices:Iterable[int], # which shards
     paths, failures = [], []
     with ThreadPoolExecutor(max(1, workers)) as pool:
         futures = [pool.submit(fetch, i) for i in indices]
-        for future in tqdm(as_completed(futures), total=len(futures), desc='shards', unit='shard', disable=not progress):
+        for future in progress_bar(as_completed(futures), total=len(futures), desc='shards', unit='shard', disable=not progress):
             try: paths.append(future.result())
             except DownloadError as e: failures.append(str(e))
     if failures: raise DownloadError(f"{len(failures)} of {len(indices)} shards failed:\n" + '\n'.join(sorted(failures)))

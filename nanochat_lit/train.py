@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch, torch.distributed as dist
-from tqdm.auto import tqdm
+from .common import progress_bar
 
 from .common import (ConfigError, DistInfo, LiveWidget, OnOff, ThroughputMeter, autodetect_device, compute_dtype, figure_png,
                                  import_ipywidgets, peak_flops, peak_memory_bytes, png_html, print0, resolve_settings, run_cli, seed_everything,
@@ -423,7 +423,7 @@ def train_loop(info:DistInfo, # this process's place in the run, from `setup_dis
     metrics = MetricsLog(directory/'metrics.jsonl', start_step if start_step else None, info.is_master)
     wandb_run = _wandb_run(run, {**meta.get('settings', {}), 'num_iterations': num_iterations}) if info.is_master else None
     meter = ThroughputMeter(info.device, flops_per_token, peak_flops_per_sec, world_size=info.world_size)
-    bar = tqdm(total=num_iterations, initial=start_step, disable=not info.is_master, desc=desc, unit='step', mininterval=5.0)
+    bar = progress_bar(total=num_iterations, initial=start_step, disable=not info.is_master, desc=desc, unit='step', mininterval=5.0)
     result, evaluation = {'checkpoint_dir': directory}, {}
     stop_requested, stopped_at = False, None  # rank 0's on_step asked for a stop; the step every rank stops at
 

@@ -51,6 +51,7 @@ def straight_run(base):
     result = run('nanochat_lit_train', *STRAIGHT, '--data-dir', str(base/'data'), '--model-tag', 'straight', base=base, **THREADS)
     assert 'compiled the model in' in result.stdout  # compiled by default, the compile time reported on its own
     assert 'torch.compile failed' not in result.stderr, result.stderr[-3000:]
+    assert '\r' not in result.stderr and '100%' in result.stderr, result.stderr[-3000:]  # the bar, as whole lines in a log
     return losses(base, 'straight')
 
 
