@@ -11,11 +11,12 @@ __all__ = ['VALUE_GATE_CHANNELS', 'VALUE_GATE_RANGE', 'SHORT_WINDOW_TILE', 'ATTE
            'REFERENCE_FLOPS', 'LR_COMPUTE_EXPONENT', 'LR_COMPUTE_MAX_RATIO', 'GPTConfig', 'config_from_depth',
            'rms_norm', 'Linear', 'rotary_tables', 'apply_rotary', 'default_attention', 'check_attention_backend',
            'sliding_window_block_mask', 'flex_window_attention', 'causal_attention', 'CausalSelfAttention', 'MLP',
-           'Block', 'GPT', 'build_model', 'synthetic_tokens', 'to_fp8', 'Fp8Matmul', 'check_fp8_shape', 'fp8_linear',
-           'check_fp8_support', 'Hyperparameters', 'derive_hyperparameters']
+           'Block', 'GPT', 'build_model', 'head_scores', 'attention_figure', 'scores_html', 'attention_explorer',
+           'synthetic_tokens', 'to_fp8', 'Fp8Matmul', 'check_fp8_shape', 'fp8_linear', 'check_fp8_support',
+           'Hyperparameters', 'derive_hyperparameters']
 
 # %% ../nbs/02_model.ipynb #c5127c8a
-import functools, math
+import functools, html, math
 from dataclasses import dataclass
 
 import torch
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch.nn.attention.flex_attention import BlockMask, create_block_mask, flex_attention
 from fastcore.basics import patch
 
-from .common import ConfigError, autodetect_device, compute_dtype
+from .common import ConfigError, LiveWidget, autodetect_device, compute_dtype, figure_png, import_ipywidgets, png_html
 
 # %% ../nbs/02_model.ipynb #095e2778
 VALUE_GATE_CHANNELS = {'unit': 32, 'scaled': 12}  # value_embed_init -> leading channels of the block input the value gate reads
@@ -211,7 +212,8 @@ class CausalSelfAttention(nn.Module):
         has_value_embed = layer in config.value_embed_layers
         self.value_gate = Linear(min(VALUE_GATE_CHANNELS[config.value_embed_init], d), self.n_kv_head) if has_value_embed else None
 
-    def forward(self, x, cos, sin, window:int, value_embed=None, kv_cache=None):
+    def queries_keys_values(self, x, cos, sin, value_embed=None) -> tuple:
+        "Queries (B, n_head, T, head_dim), keys and values (B, n_kv_head, T, head_dim) of the normalised input `x`: rotary and QK-norm on q and k, the value embedding in v."
         B, T, _ = x.shape
         q = self.query(x).view(B, T, self.n_head, self.head_dim)
         k = self.key(x).view(B, T, self.n_kv_head, self.head_dim)
@@ -220,11 +222,14 @@ class CausalSelfAttention(nn.Module):
             gate = self.value_gate_range * torch.sigmoid(self.value_gate(x[..., :self.value_gate.in_features]))  # (B, T, n_kv_head)
             v = v + gate[..., None] * value_embed.view(B, T, self.n_kv_head, self.head_dim)
         q, k = self.qk_scale * rms_norm(apply_rotary(q, cos, sin)), self.qk_scale * rms_norm(apply_rotary(k, cos, sin))
-        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        return q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+
+    def forward(self, x, cos, sin, window:int, value_embed=None, kv_cache=None):
+        q, k, v = self.queries_keys_values(x, cos, sin, value_embed)
         if kv_cache is not None: k, v = kv_cache.update(self.layer, k, v)  # this layer's keys and values so far
         # a prefill runs once per prompt, at every length: compiling flex's kernels for it would cost more than it saves
         y = causal_attention(q, k, v, window, self.attention if kv_cache is None else 'mask')
-        return self.proj(y.transpose(1, 2).reshape(B, T, -1))
+        return self.proj(y.transpose(1, 2).reshape(*x.shape[:2], -1))
 
 class MLP(nn.Module):
     "Up to 4 × model_dim, ReLU², back down."
@@ -385,6 +390,93 @@ def generate(self:GPT, tokens:list, # the prompt, as token ids
         else: next_id = torch.multinomial(F.softmax(logits / temperature, dim=-1), 1, generator=generator)
         ids = torch.cat([ids, next_id], dim=1)
         yield next_id.item()
+
+# %% ../nbs/02_model.ipynb #883f7348
+@patch
+@torch.no_grad()
+def attention_weights(self:GPT, idx:torch.Tensor, # token ids (B, T)
+                     ) -> list[torch.Tensor]:
+    "Per block, what each position reads: (B, n_head, T, T) float32 softmax weights, rows summing to 1 over the keys it sees."
+    inputs = {}
+    hooks = [block.register_forward_pre_hook(lambda module, args, i=i: inputs.__setitem__(i, args)) for i, block in enumerate(self.blocks)]
+    try: self(idx)
+    finally:
+        for hook in hooks: hook.remove()
+    position = torch.arange(idx.size(1), device=idx.device)
+    distance = position[:, None] - position[None, :]  # query position minus key position
+    weights = []
+    for i, block in enumerate(self.blocks):
+        x, cos, sin, window, value_embed = inputs[i][:5]
+        q, k, _ = block.attn.queries_keys_values(rms_norm(x), cos, sin, value_embed)
+        k = k.repeat_interleave(q.size(1) // k.size(1), dim=1)  # grouped heads: query head h reads key head h // group
+        scores = q.float() @ k.float().transpose(-2, -1) / math.sqrt(q.size(-1))  # SDPA's default scale
+        weights.append(scores.masked_fill((distance < 0) | (distance >= window), float('-inf')).softmax(dim=-1))
+    return weights
+
+def head_scores(weights:list[torch.Tensor], # `attention_weights` of rows whose second half repeats the first
+               ) -> dict:
+    "Per block and head (n_layer, n_head): the mean weight the second half puts on the previous token, and on the token after its first appearance."
+    T = weights[0].size(-1)
+    span = T // 2
+    query = torch.arange(span, T)
+    mean = lambda keys: torch.stack([w[..., query, keys].mean(dim=(0, -1)) for w in weights])
+    return {'previous token': mean(query - 1), 'induction': mean(query - span + 1)}
+
+def attention_figure(weights:torch.Tensor, # (T, T) one head's weights
+                     labels:list[str], # the T tokens, as text
+                     title:str=''):
+    "One head's weights as a heat map, queries down and keys across, each axis labelled with its tokens."
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6.4, 6), layout='tight')
+    ax = fig.add_subplot()
+    ax.imshow(weights.cpu(), cmap='magma', vmin=0, vmax=1)
+    ticks = range(len(labels))
+    names = [repr(label)[1:-1] for label in labels]
+    ax.set_xticks(ticks, names, rotation=90, fontsize=6); ax.set_yticks(ticks, names, fontsize=6)
+    ax.set(xlabel='key: the position read', ylabel='query: the position reading', title=title)
+    return fig
+
+def scores_html(scores:dict) -> str:
+    "`head_scores` as a table: a row per block and score, a column per head, shaded by the score."
+    n_layer, n_head = scores['induction'].shape
+    cell = lambda v: f'<td style="background:rgba(230,120,20,{v:.2f});padding:2px 6px;text-align:right">{v:.2f}</td>'
+    rows = [f'<tr><td>block {layer}, {name}</td>{"".join(cell(v) for v in scores[name][layer].tolist())}</tr>'
+            for layer in range(n_layer) for name in ('previous token', 'induction')]
+    head_row = ''.join(f'<th>head {h}</th>' for h in range(n_head))
+    return f'<table style="border-collapse:collapse;font-size:smaller"><tr><th></th>{head_row}</tr>{"".join(rows)}</table>'
+
+def attention_explorer(model:GPT, tokenizer, # encodes the text and names its tokens (chapter 1's `Tokenizer`)
+                       text:str='The cat sat on the mat, and the dog lay by the door.', # shown twice in a row, as in chapter 5's copy test
+                       span:int|None=None, # show only the text's first span tokens twice (default: up to half the context)
+                      ) -> LiveWidget:
+    "A text, shown twice; pick a block and a head to see its weights as a heat map, beside every head's previous-token and induction scores."
+    widgets = import_ipywidgets()
+    longest = span or model.config.sequence_len // 2
+    if 2 * longest > model.config.sequence_len:
+        raise ConfigError(f'span={span} tokens shown twice exceed the context of {model.config.sequence_len}; pick span <= {model.config.sequence_len // 2}')
+    box = widgets.Text(value=text, description='text (×2)', continuous_update=False, layout=widgets.Layout(width='40em'))
+    layer = widgets.Dropdown(options=range(model.config.n_layer), description='block')
+    head = widgets.Dropdown(options=range(model.config.n_head), description='head')
+    picture, table = widgets.Image(format='png', layout=widgets.Layout(width='480px')), widgets.HTML()
+    seen = {}
+    def draw(_=None):
+        title = f'block {layer.value}, head {head.value}: induction {seen["scores"]["induction"][layer.value, head.value]:.2f}'
+        picture.value = figure_png(attention_figure(seen['weights'][layer.value][0, head.value], seen['labels'], title))
+    def read(_=None):
+        once = tokenizer.encode(box.value)[:longest]
+        if not once: raise ConfigError('the text is empty; type a sentence to show twice')
+        seen['weights'] = model.attention_weights(torch.tensor([once * 2], device=model.embed.weight.device))
+        seen['labels'] = [tokenizer.decode([token]) for token in once * 2]
+        seen['scores'] = head_scores(seen['weights'])
+        table.value = scores_html(seen['scores'])
+        draw()
+    read()
+    layer.value, head.value = divmod(int(seen['scores']['induction'].argmax()), model.config.n_head)  # open on the strongest induction head
+    draw()
+    box.observe(read, 'value'); layer.observe(draw, 'value'); head.observe(draw, 'value')
+    view = widgets.VBox([box, widgets.HBox([layer, head]), widgets.HBox([picture, table])])
+    return LiveWidget(view, lambda: f'<p>{html.escape(box.value)} (×2)</p><div style="display:flex;gap:1em">'
+                                    f'{png_html(picture.value, "attention heat map")}{table.value}</div>')
 
 # %% ../nbs/02_model.ipynb #ac85e8d0
 def synthetic_tokens(n_seq:int, # sequences
