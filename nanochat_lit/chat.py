@@ -260,7 +260,7 @@ def turn_summary(turn:TurnStats) -> str:
 def transcript_html(session:ChatSession, streaming:str='', # the reply so far, while it streams
                    ) -> str:
     "The conversation as HTML, every message escaped, each reply followed by its turn's numbers and the totals at the end."
-    bubble = lambda role, text: (f'<div style="{_BUBBLES[role]};padding:6px 10px;border-radius:8px;white-space:pre-wrap;'
+    bubble = lambda role, text: (f'<div style="{_BUBBLES[role]};padding:6px 10px;border-radius:8px;white-space:pre-wrap;overflow-wrap:anywhere;'
                                  f'color:#111">{html.escape(text.translate(_CONTROL_PICTURES))}</div>')
     note = lambda text: f'<div style="color:#666;font-size:smaller;margin-bottom:8px">{html.escape(text)}</div>'
     if not session.turns: return note('No messages yet: type one and press Send.')

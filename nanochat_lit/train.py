@@ -695,7 +695,7 @@ def training_status(records:list[dict], # on_step's records so far, each with th
             'tokens_per_sec': sum(r['tokens_per_sec'] for r in recent) / len(recent) if recent else None,
             'eta_seconds': None if seconds_per_step is None else seconds_per_step * (latest['num_iterations'] - latest['step'])}
 
-def training_figure(records:list[dict]) -> 'matplotlib.figure.Figure':
+def training_figure(records:list[dict]):
     "The smoothed training loss and, on a second axis, the val bpb against steps; a `Figure` without pyplot, so the training thread may draw it."
     from matplotlib.figure import Figure
     fig = Figure(figsize=(6, 3.2))
