@@ -10,11 +10,12 @@ __all__ = ['MIN_TORCH_VERSION', 'DEVICE_TYPES', 'CUDA_ALLOCATOR_SETTINGS', 'ALLO
            'LAPTOP_GPU_GIB', 'STATIC_WIDGET_NOTE', 'ConfigError', 'check_torch_version', 'autodetect_device',
            'default_allocator_settings', 'default_dtype', 'compute_dtype', 'env_vars', 'DistInfo', 'setup_distributed',
            'teardown_distributed', 'sum_over_ranks', 'get_rank', 'print0', 'get_logger', 'LogProgress', 'progress_bar',
-           'base_dir', 'scratch_base_dir', 'end_scratch_base_dir', 'check_shared_base_dir', 'atomic_write',
-           'report_dir', 'write_report_section', 'seed_everything', 'settings_path', 'load_presets', 'resolve_settings',
-           'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes', 'peak_reserved_bytes', 'synchronize', 'Throughput',
-           'ThroughputMeter', 'run_cli', 'env_report', 'format_report', 'show_env', 'show_env_cli', 'describe_hardware',
-           'gpu_preset', 'describe_demo_setup', 'import_ipywidgets', 'LiveWidget', 'figure_png', 'png_html']
+           'base_dir', 'share_download_caches', 'scratch_base_dir', 'end_scratch_base_dir', 'check_shared_base_dir',
+           'atomic_write', 'report_dir', 'write_report_section', 'seed_everything', 'settings_path', 'load_presets',
+           'resolve_settings', 'lookup_peak_flops', 'peak_flops', 'peak_memory_bytes', 'peak_reserved_bytes',
+           'synchronize', 'Throughput', 'ThroughputMeter', 'run_cli', 'env_report', 'format_report', 'show_env',
+           'show_env_cli', 'describe_hardware', 'gpu_preset', 'describe_demo_setup', 'import_ipywidgets', 'LiveWidget',
+           'figure_png', 'png_html']
 
 # %% ../nbs/00_common.ipynb #c44664ea
 import argparse, atexit, base64, html, io, json, logging, math, os, platform, random, re, resource, shutil, sys, tempfile, time, uuid, warnings
@@ -236,13 +237,21 @@ def base_dir() -> Path:
 DOWNLOAD_CACHES = ('corpora', 'tasks', 'core')  # what a base directory downloads, shared by scratch base directories
 _replaced_base_dirs = {}  # scratch base directory -> the $NANOCHAT_LIT_BASE_DIR it replaced (None: unset)
 
+def share_download_caches(directory:Path, # a base directory of a demo's own, made if missing
+                         ) -> Path:
+    "Link `directory`'s download caches to the usual base directory's, so a demo's own base directory fetches nothing twice; return it."
+    usual = base_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    for cache in DOWNLOAD_CACHES:
+        (usual/cache).mkdir(exist_ok=True)
+        link = directory/cache
+        if not link.is_symlink(): link.symlink_to((usual/cache).resolve(), target_is_directory=True)
+    return directory
+
 def scratch_base_dir(prefix:str='nanochat_lit_demo_', # the temporary directory's name starts with this
                     ) -> Path:
     "A new temporary base directory, made `$NANOCHAT_LIT_BASE_DIR` until `end_scratch_base_dir` (or the process's exit); its download caches link to the usual base directory's."
-    usual, scratch = base_dir(), Path(tempfile.mkdtemp(prefix=prefix))
-    for cache in DOWNLOAD_CACHES:
-        (usual/cache).mkdir(exist_ok=True)
-        (scratch/cache).symlink_to((usual/cache).resolve(), target_is_directory=True)
+    scratch = share_download_caches(Path(tempfile.mkdtemp(prefix=prefix)))
     _replaced_base_dirs[scratch] = os.environ.get('NANOCHAT_LIT_BASE_DIR')
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)  # rmtree removes the links, never what they point to
     os.environ['NANOCHAT_LIT_BASE_DIR'] = str(scratch)
