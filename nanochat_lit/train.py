@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Callable
 
 import torch, torch.distributed as dist
-from .common import progress_bar
 
 from .common import (ConfigError, DistInfo, LiveWidget, OnOff, ThroughputMeter, autodetect_device, compute_dtype, figure_png,
-                                 import_ipywidgets, peak_flops, peak_memory_bytes, png_html, print0, resolve_settings, run_cli, seed_everything,
+                                 import_ipywidgets, peak_flops, peak_memory_bytes, png_html, print0, progress_bar, resolve_settings, run_cli, seed_everything,
                                  setup_distributed, teardown_distributed, write_report_section)
 from .corpora import CorpusChangedWarning, corpora_changes, markdown_table
 from .tokenizer import Tokenizer, default_tokenizer_dir
