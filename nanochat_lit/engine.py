@@ -266,7 +266,7 @@ def next_token_candidates(engine:Engine, prompt:str, # text; <|bos|> goes in fro
                           temperature:float=1.0, top_k:int=0, top_p:float=1.0, # as for `sample_next`
                           count:int=20, # candidates to list, the most likely first
                          ) -> dict:
-    "The `count` most likely next tokens after `prompt`: each one's probability from the model and under the sampling settings, and what the filters keep."
+    "The `count` most likely next tokens after `prompt`: each one's probability from the model and under the sampling settings, what the filters keep, and the prompt's tokens."
     check_sampling(temperature, top_k, top_p)
     ids = engine.tokenizer.encode(prompt, prepend='<|bos|>')[-engine.context:]
     with torch.no_grad():
@@ -278,7 +278,7 @@ def next_token_candidates(engine:Engine, prompt:str, # text; <|bos|> goes in fro
     best = model_probs.topk(min(count, model_probs.numel())).indices.tolist()
     return {'candidates': [{'id': i, 'text': engine.tokenizer.decode([i]), 'model': model_probs[i].item(), 'sampled': sampled_probs[i].item()}
                            for i in best],
-            'kept_tokens': int(kept.sum()), 'kept_mass': tempered[kept].sum().item()}
+            'kept_tokens': int(kept.sum()), 'kept_mass': tempered[kept].sum().item(), 'prompt_tokens': ids}
 
 def candidates_figure(candidates:list[dict], title:str=''):
     "Horizontal bars: each candidate's probability from the model (grey) and under the sampling settings (blue)."
@@ -309,8 +309,7 @@ def sampling_playground(engine:Engine, prompt:str='The', # where the continuatio
         settings = dict(temperature=temperature.value, top_k=top_k.value, top_p=top_p.value)
         view = next_token_candidates(engine, text.value, **settings)
         chart.value = figure_png(candidates_figure(view['candidates'], f'after {text.value[-40:]!r}'))
-        ids = engine.tokenizer.encode(text.value, prepend='<|bos|>')[-engine.context:]
-        (continuation,), _ = engine.generate_batch(ids, max_tokens=max_tokens, seed=seed.value, **settings)
+        (continuation,), _ = engine.generate_batch(view['prompt_tokens'], max_tokens=max_tokens, seed=seed.value, **settings)
         summary.value = (f'kept {view["kept_tokens"]:,} of {engine.tokenizer.vocab_size:,} tokens, {100 * view["kept_mass"]:.1f}% of the probability at this temperature. '
                          f'Sampled (seed {seed.value}): <b>{html.escape(text.value)}</b>{html.escape(engine.tokenizer.decode(continuation))}')
     for control in (text, temperature, top_k, top_p, seed): control.observe(redraw, 'value')
