@@ -126,11 +126,9 @@ def front_matter(nb) -> dict:
 
 
 def static_picture(output) -> bool:
-    "Keep an output on a static page unless it is a live widget without a picture of itself (a tqdm bar); `LiveWidget`s bring HTML."
+    "Whether a static page can show an output: not a live widget without a picture of itself (a tqdm bar); `LiveWidget`s bring HTML."
     data = output.get('data', {})
-    if WIDGET_VIEW not in data: return True
-    del data[WIDGET_VIEW]
-    return 'text/html' in data or 'image/png' in data
+    return WIDGET_VIEW not in data or 'text/html' in data or 'image/png' in data
 
 
 def prepare_cells(nb):
@@ -151,6 +149,7 @@ def prepare_cells(nb):
             if options.get('output') == 'false': cell.outputs = []
             cell.outputs = [o for o in cell.outputs if static_picture(o)]
             for output in cell.outputs:
+                output.get('data', {}).pop(WIDGET_VIEW, None)  # no kernel on the page: the picture stands in for the widget
                 if 'text/markdown' in output.get('data', {}):
                     output.data['text/markdown'] = PANDOC_ATTRIBUTES.sub(r'\1', output.data['text/markdown'])
         cells.append(cell)
