@@ -10,10 +10,10 @@ __all__ = ['VALUE_GATE_CHANNELS', 'VALUE_GATE_RANGE', 'SHORT_WINDOW_TILE', 'ATTE
            'FP8_LAYERS', 'REFERENCE_DEPTH', 'REFERENCE_BATCH_SIZE', 'REFERENCE_MODEL_DIM', 'BATCH_SIZE_EXPONENT',
            'REFERENCE_FLOPS', 'LR_COMPUTE_EXPONENT', 'LR_COMPUTE_MAX_RATIO', 'GPTConfig', 'config_from_depth',
            'rms_norm', 'Linear', 'rotary_tables', 'apply_rotary', 'default_attention', 'check_attention_backend',
-           'sliding_window_block_mask', 'flex_window_attention', 'causal_attention', 'CausalSelfAttention', 'MLP',
-           'Block', 'GPT', 'build_model', 'head_scores', 'attention_figure', 'scores_html', 'attention_explorer',
-           'synthetic_tokens', 'to_fp8', 'Fp8Matmul', 'check_fp8_shape', 'fp8_linear', 'check_fp8_support',
-           'Hyperparameters', 'derive_hyperparameters']
+           'sliding_window_block_mask', 'flex_window_attention', 'window_mask', 'causal_attention',
+           'CausalSelfAttention', 'MLP', 'Block', 'GPT', 'build_model', 'head_scores', 'attention_figure',
+           'scores_html', 'attention_explorer', 'synthetic_tokens', 'to_fp8', 'Fp8Matmul', 'check_fp8_shape',
+           'fp8_linear', 'check_fp8_support', 'Hyperparameters', 'derive_hyperparameters']
 
 # %% ../nbs/02_model.ipynb #c5127c8a
 import functools, html, math
@@ -176,6 +176,14 @@ def flex_window_attention(q:torch.Tensor, k:torch.Tensor, v:torch.Tensor, window
     kernel = _compiled_flex_attention() if q.is_cuda else flex_attention  # uncompiled, flex_attention materialises every score
     return kernel(q, k, v, block_mask=sliding_window_block_mask(seq_len, window, q.device), enable_gqa=grouped)
 
+def window_mask(T_q:int, T_k:int, # queries, the last T_q of the T_k key positions
+                window:int, # positions each query sees, itself included
+                device=None) -> torch.Tensor:
+    "(T_q, T_k), True where a query may read a key: at or before its own position, and within its window."
+    key_position = torch.arange(T_k, device=device)
+    distance = key_position[T_k - T_q:, None] - key_position[None, :]  # query position minus key position
+    return (distance >= 0) & (distance < window)
+
 def causal_attention(q:torch.Tensor, # queries (B, n_head, T_q, head_dim): the last T_q of the T_k positions
                      k:torch.Tensor, # keys (B, n_kv_head, T_k, head_dim), T_k ≥ T_q (more with a KV cache, chapter 6)
                      v:torch.Tensor, # values (B, n_kv_head, T_k, head_dim)
@@ -193,10 +201,7 @@ def causal_attention(q:torch.Tensor, # queries (B, n_head, T_q, head_dim): the l
     if T_q == 1 and window >= T_k:  # one new query sees every key left: no mask at all
         return F.scaled_dot_product_attention(q, k, v, enable_gqa=grouped)
     if backend == 'flex' and T_q == T_k: return flex_window_attention(q, k, v, window)
-    key_position = torch.arange(T_k, device=q.device)
-    distance = key_position[T_k - T_q:, None] - key_position[None, :]  # query position minus key position
-    mask = (distance >= 0) & (distance < window)
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=grouped)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=window_mask(T_q, T_k, window, q.device), enable_gqa=grouped)
 
 
 # %% ../nbs/02_model.ipynb #7027c407
@@ -402,15 +407,13 @@ def attention_weights(self:GPT, idx:torch.Tensor, # token ids (B, T)
     try: self(idx)
     finally:
         for hook in hooks: hook.remove()
-    position = torch.arange(idx.size(1), device=idx.device)
-    distance = position[:, None] - position[None, :]  # query position minus key position
-    weights = []
+    T, weights = idx.size(1), []
     for i, block in enumerate(self.blocks):
         x, cos, sin, window, value_embed = inputs[i][:5]
         q, k, _ = block.attn.queries_keys_values(rms_norm(x), cos, sin, value_embed)
         k = k.repeat_interleave(q.size(1) // k.size(1), dim=1)  # grouped heads: query head h reads key head h // group
         scores = q.float() @ k.float().transpose(-2, -1) / math.sqrt(q.size(-1))  # SDPA's default scale
-        weights.append(scores.masked_fill((distance < 0) | (distance >= window), float('-inf')).softmax(dim=-1))
+        weights.append(scores.masked_fill(~window_mask(T, T, window, idx.device), float('-inf')).softmax(dim=-1))
     return weights
 
 def head_scores(weights:list[torch.Tensor], # `attention_weights` of rows whose second half repeats the first
